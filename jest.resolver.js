@@ -1,0 +1,8 @@
+// middy 7 is ESM-only and exports only the `import` condition; let jest resolve it (see toolchain.md).
+module.exports = (request, options) =>
+  options.defaultResolver(
+    request,
+    request.startsWith('@middy/')
+      ? { ...options, conditions: ['import', 'node', 'default'] }
+      : options,
+  );
