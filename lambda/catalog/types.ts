@@ -40,8 +40,11 @@ export interface UpstreamTranslation {
   readonly operation: string;
   /** Turns the validated partner body into the Ioto body. */
   readonly body: (input: Record<string, unknown>) => Record<string, unknown>;
-  /** Extra query-string options for the Ioto call (for example `exists` on generic/update). */
-  readonly query?: Readonly<Record<string, string | null>>;
+  /**
+   * Query-string options for the Ioto call: `exists: null` asks generic/update to upsert
+   * (ioto-api.md §2.4). Encoded by `lambda/paging/upstream-query.ts`.
+   */
+  readonly query?: { readonly exists?: boolean | null };
 }
 
 /** One Ioto HTTP operation, as data. The catalog is the single list of these. */

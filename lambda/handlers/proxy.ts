@@ -1,0 +1,38 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsProxyEnvSchema, readEnv } from '../config/env';
+import { PageTokenSealer } from '../paging/page-token-sealer';
+import { createProxyHandler } from '../proxy/create-proxy-handler';
+import { buildProxyDependencies } from '../proxy/proxy-dependencies';
+import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
+import { parseTokenSecret } from '../upstream/token-provider';
+
+/**
+ * Composition root of the deployed proxy function: reads its environment once, wires Secrets
+ * Manager through Powertools Parameters, and exports the middy handler.
+ */
+const env = readEnv(awsProxyEnvSchema);
+const tracer = new Tracer();
+const secrets = new SecretsProvider({
+  awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})),
+});
+
+export const handler = createProxyHandler({
+  ...buildProxyDependencies(env, {
+    tokenSource: secretsManagerTokenSource(
+      secrets,
+      env.IOTO_TOKEN_SECRET_ID,
+      env.TOKEN_CACHE_SECONDS,
+    ),
+    loadSealer: async () =>
+      PageTokenSealer.fromSecret(parseTokenSecret(await secrets.get(env.PAGE_TOKEN_SECRET_ID)), {
+        ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS,
+      }),
+    logger: new Logger(),
+  }),
+  tracer,
+  metrics: new Metrics(),
+});

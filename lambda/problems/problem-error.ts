@@ -1,0 +1,198 @@
+/**
+ * The one error hierarchy of ioto-bff. Every failure a partner can see is a {@link ProblemError}
+ * with an HTTP status and a stable snake_case `code`; {@link toProblem} renders any error as an
+ * RFC 9457 problem document (https://www.rfc-editor.org/rfc/rfc9457).
+ */
+
+/** One entry of `errors[]` on `validation_failed`: a JSON path into the body and a message. */
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface ProblemErrorOptions {
+  /** Human-readable, partner-safe explanation. Never put upstream text or secrets here unchecked. */
+  readonly detail?: string;
+  readonly errors?: readonly FieldProblem[];
+  /** Extra response headers, such as `Allow` on 405 or `Retry-After` on 503. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly cause?: unknown;
+}
+
+/**
+ * Base class. `expose` defaults to `status < 500`: server-side failures are rendered as
+ * `internal` unless a subclass opts in (upstream failures are ours, and say so safely).
+ */
+export class ProblemError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly errors: readonly FieldProblem[] | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expose: boolean;
+
+  constructor(
+    status: number,
+    code: string,
+    title: string,
+    options: ProblemErrorOptions = {},
+    expose = status < 500,
+  ) {
+    super(options.detail ?? title, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.title = title;
+    this.detail = options.detail;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+    this.expose = expose;
+  }
+}
+
+/** The body is not valid JSON. */
+export class MalformedJsonError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(400, 'malformed_json', 'Malformed JSON body', {
+      detail: 'The request body is not valid JSON.',
+      ...options,
+    });
+  }
+}
+
+/** The body is JSON but does not match the operation's schema. */
+export class ValidationError extends ProblemError {
+  constructor(errors: readonly FieldProblem[], options?: ProblemErrorOptions) {
+    super(400, 'validation_failed', 'Request validation failed', {
+      detail: 'The request body does not match the operation schema; see errors.',
+      errors,
+      ...options,
+    });
+  }
+}
+
+/** A page token that does not open, has expired, or belongs to another request or partner. */
+export class InvalidPageTokenError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(400, 'invalid_page_token', 'Invalid page token', {
+      detail: 'The pageToken is invalid, expired, or was issued for a different request.',
+      ...options,
+    });
+  }
+}
+
+export class NotFoundError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(404, 'not_found', 'Not found', {
+      detail: 'No such operation. Routes are POST /v1/{controller}/{operation}.',
+      ...options,
+    });
+  }
+}
+
+export class MethodNotAllowedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(405, 'method_not_allowed', 'Method not allowed', {
+      detail: 'Every operation is called with POST.',
+      headers: { allow: 'POST' },
+      ...options,
+    });
+  }
+}
+
+export class PayloadTooLargeError extends ProblemError {
+  constructor(limitBytes: number, options?: ProblemErrorOptions) {
+    super(413, 'payload_too_large', 'Payload too large', {
+      detail: `The request body exceeds ${limitBytes} bytes.`,
+      ...options,
+    });
+  }
+}
+
+export class UnsupportedMediaTypeError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(415, 'unsupported_media_type', 'Unsupported media type', {
+      detail: 'Send the body as application/json.',
+      ...options,
+    });
+  }
+}
+
+/** Ioto answered 400: the request was well-formed for us but Ioto refused it. */
+export class UpstreamRejectedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(400, 'upstream_rejected', 'Rejected by Ioto', {
+      detail: 'Ioto rejected the request.',
+      ...options,
+    });
+  }
+}
+
+/** Ioto failed (5xx), answered something unexpected, or could not be reached. */
+export class UpstreamError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      502,
+      'upstream_error',
+      'Ioto error',
+      { detail: 'Ioto failed or returned an unexpected reply.', ...options },
+      true,
+    );
+  }
+}
+
+/** Ioto still refused our CloudAPI token after one refresh: an operator must act. */
+export class UpstreamAuthFailedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      502,
+      'upstream_auth_failed',
+      'Ioto authentication failed',
+      { detail: 'The gateway could not authenticate to Ioto.', ...options },
+      true,
+    );
+  }
+}
+
+/** Ioto is rate-limiting the gateway (429): retry later. */
+export class UpstreamThrottledError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      503,
+      'upstream_throttled',
+      'Ioto is throttling requests',
+      {
+        detail: 'Ioto is rate-limiting requests; retry later.',
+        headers: { 'retry-after': '1' },
+        ...options,
+      },
+      true,
+    );
+  }
+}
+
+export class UpstreamTimeoutError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      504,
+      'upstream_timeout',
+      'Ioto timed out',
+      { detail: 'Ioto did not answer in time.', ...options },
+      true,
+    );
+  }
+}
+
+/** The Ioto token could not be read from its secret (or local source). */
+export class TokenUnavailableError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      503,
+      'token_unavailable',
+      'Upstream credentials unavailable',
+      { detail: 'The gateway could not load its Ioto credentials; retry later.', ...options },
+      true,
+    );
+  }
+}

@@ -1,0 +1,91 @@
+import type { ResponseKind } from '../catalog/types';
+import type { UpstreamCursor } from '../paging/upstream-query';
+import { UpstreamError } from '../problems/problem-error';
+
+/** The partner-facing data of one Ioto reply, before page tokens are sealed. */
+export interface NormalizedReply {
+  readonly data: unknown;
+  readonly next?: UpstreamCursor;
+  readonly prev?: UpstreamCursor;
+}
+
+/** Ioto cursors are small key objects or strings; anything larger is not a cursor. */
+const MAX_CURSOR_CHARS = 2048;
+const ENVELOPE_KEYS = new Set(['data', 'next', 'prev', 'paged']);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const unexpected = (why: string): UpstreamError =>
+  new UpstreamError({ cause: new Error(`Unexpected Ioto reply: ${why}`) });
+
+/**
+ * `{data, next?, prev?, paged?}` is Ioto's list envelope (ioto-api.md §2.5). An object with
+ * `data` and nothing outside those four keys is read as the envelope; a record that happens to
+ * hold only a `data` attribute would be misread, which no documented record does.
+ */
+const isEnvelope = (value: unknown): value is Record<string, unknown> =>
+  isPlainObject(value) && 'data' in value && Object.keys(value).every((k) => ENVELOPE_KEYS.has(k));
+
+const readCursor = (value: unknown): UpstreamCursor | undefined => {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string' && value.length <= MAX_CURSOR_CHARS) return value;
+  if (isPlainObject(value) && JSON.stringify(value).length <= MAX_CURSOR_CHARS) return value;
+  throw unexpected('paging cursor of an unexpected shape');
+};
+
+const asList = (value: unknown): unknown[] => {
+  if (Array.isArray(value)) return value;
+  if (value === null || value === undefined) return [];
+  // A bare record or string where a list was due: Ioto answered with a single item.
+  if (isPlainObject(value) || typeof value === 'string') return [value];
+  throw unexpected('list data of an unexpected type');
+};
+
+const parseJson = (text: string): unknown => {
+  if (text.trim() === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UpstreamError({ cause: error });
+  }
+};
+
+/**
+ * Turns an Ioto reply, which may or may not be wrapped in `{data}` (ioto-api.md §2.5 and open
+ * question §10.2), into the one shape the partner contract promises for the operation's
+ * response kind. Ioto's reply is untrusted input: anything of the wrong shape is a 502.
+ */
+export function normalizeReply(
+  kind: ResponseKind,
+  paged: boolean,
+  reply: { readonly contentType: string; readonly text: string },
+): NormalizedReply {
+  // Ioto documents no answer for these: whatever it sends is not part of the contract.
+  if (kind === 'none') return { data: null };
+
+  if (kind === 'string') {
+    // Signed URLs arrive as a JSON string literal; the agent also copes with bare text.
+    const isJson = /\bjson\b/i.test(reply.contentType) || reply.text.trimStart().startsWith('"');
+    const value = isJson ? parseJson(reply.text) : reply.text.trim();
+    const data = isEnvelope(value) ? value.data : value;
+    if (typeof data !== 'string') throw unexpected('expected a string');
+    return { data };
+  }
+
+  const value = parseJson(reply.text);
+  const envelope = isEnvelope(value) ? value : undefined;
+  const data = envelope ? envelope.data : value;
+
+  if (kind === 'list') {
+    const list = asList(data);
+    if (!paged) return { data: list };
+    const next = readCursor(envelope?.next);
+    const prev = readCursor(envelope?.prev);
+    return { data: list, ...(next !== undefined && { next }), ...(prev !== undefined && { prev }) };
+  }
+
+  // record: one object, or null when Ioto found nothing.
+  if (data !== null && !isPlainObject(data)) throw unexpected('expected a record');
+  return { data };
+}

@@ -1,0 +1,85 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { findOperation } from '../catalog/index';
+import type { OperationDefinition } from '../catalog/types';
+import {
+  MalformedJsonError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../problems/problem-error';
+
+const ROUTE = /^\/v1\/([^/]+)\/([^/]+)\/?$/;
+
+/**
+ * Finds the catalog operation of a request. API Gateway gives either path parameters (a
+ * `/v1/{controller}/{operation}` resource, as the local gateway sends) or, with one explicit
+ * resource per operation as the CDK stack builds, only the resource path. Names come from the
+ * catalog, never from the client: an unknown pair is 404, a known one called without POST 405.
+ */
+export function resolveOperation(
+  event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'pathParameters' | 'resource' | 'path'>,
+): OperationDefinition {
+  const params = event.pathParameters;
+  const match = params?.controller && params.operation ? undefined : routeOf(event);
+  const controller = params?.controller ?? match?.[1];
+  const operation = params?.operation ?? match?.[2];
+  const definition = controller && operation ? findOperation(controller, operation) : undefined;
+  if (definition === undefined) throw new NotFoundError();
+  if (event.httpMethod !== 'POST') throw new MethodNotAllowedError();
+  return definition;
+}
+
+const routeOf = (event: Pick<APIGatewayProxyEvent, 'resource' | 'path'>) =>
+  ROUTE.exec(event.resource ?? '') ?? ROUTE.exec(event.path ?? '');
+
+/** `application/json` or any `+json` type, with no charset or UTF-8 (RFC 8259 §8.1). */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads the body as JSON. Checks run cheapest first: size (413), media type (415), then
+ * UTF-8 and JSON syntax (400). An empty body is `{}`, so operations without required fields
+ * can be called with a bare POST.
+ */
+export function parseJsonBody(
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>,
+  maxBytes: number,
+): unknown {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  if (bytes.toString('latin1').trim() === '') return {};
+
+  const contentType = headerValue(event.headers, 'content-type');
+  if (contentType === undefined || !JSON_MEDIA_TYPE.test(contentType.trim())) {
+    throw new UnsupportedMediaTypeError();
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch (error) {
+    throw new MalformedJsonError({ detail: 'The request body is not valid UTF-8.', cause: error });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MalformedJsonError({ cause: error });
+  }
+}
+
+/** Header lookup that does not depend on the header normalizer having run. */
+export function headerValue(
+  headers: APIGatewayProxyEvent['headers'] | null | undefined,
+  name: string,
+): string | undefined {
+  if (!headers) return undefined;
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}

@@ -1,0 +1,67 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ProblemError } from '../problems/problem-error';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../problems/to-problem';
+import { requestIdOf } from './request-id';
+
+export interface ProblemResponsesOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Headers on every response, success or problem. */
+const COMMON_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+} as const;
+
+/**
+ * Last in the middy chain, so its `onError` runs first: turns every error into an RFC 9457
+ * problem response, logs it with the request id (the cause goes to the log, never to the
+ * partner), counts it by code, and stamps `x-request-id` on every response.
+ */
+export function problemResponses(
+  options: ProblemResponsesOptions,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  const { logger, metrics } = options;
+  return {
+    after: (request) => {
+      const response = request.response;
+      if (response === undefined || response === null) return;
+      metrics.addMetric('SuccessfulRequests', MetricUnit.Count, 1);
+      response.headers = {
+        ...response.headers,
+        ...COMMON_HEADERS,
+        'x-request-id': requestIdOf(request.event),
+      };
+    },
+    onError: (request) => {
+      const requestId = requestIdOf(request.event);
+      const problem = toProblem(request.error, requestId);
+      const error = request.error;
+      const fields = { requestId, code: problem.body.code, status: problem.status, error };
+      if (problem.status >= 500) logger.error('request failed', fields);
+      else
+        logger.info('request refused', {
+          requestId,
+          code: problem.body.code,
+          status: problem.status,
+        });
+      if (!(error instanceof ProblemError)) logger.error('unexpected error', { requestId, error });
+      metrics.addDimensions({ code: problem.body.code });
+      metrics.addMetric('ProblemResponses', MetricUnit.Count, 1);
+      request.response = {
+        statusCode: problem.status,
+        headers: {
+          ...problem.headers,
+          ...COMMON_HEADERS,
+          'content-type': PROBLEM_CONTENT_TYPE,
+          'x-request-id': requestId,
+        },
+        body: JSON.stringify(problem.body),
+      };
+    },
+  };
+}

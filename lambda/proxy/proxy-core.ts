@@ -1,0 +1,89 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { operationKey } from '../catalog/index';
+import { hashRequestFields, type PageTokenSealer } from '../paging/page-token-sealer';
+import type { UpstreamCursor, UpstreamQuery } from '../paging/upstream-query';
+import type { IotoClient } from '../upstream/ioto-client';
+import { normalizeReply } from './normalize-response';
+import { parseJsonBody, resolveOperation } from './parse-request';
+import type { PartnerPolicy } from './partner-policy';
+import { requestIdOf } from './request-id';
+import type { RequestValidator } from './validate-request';
+
+/** Everything the proxy needs, built once per cold start by a composition root. */
+export interface ProxyDependencies {
+  readonly client: Pick<IotoClient, 'call'>;
+  /** The page-token sealer, loaded on first use (its key may live in Secrets Manager). */
+  readonly sealer: () => Promise<PageTokenSealer>;
+  readonly validate: RequestValidator;
+  readonly policy: PartnerPolicy;
+  /** Largest accepted request body. */
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The proxy, one request at a time: route, parse, validate, authorize, open the page token,
+ * forward to Ioto, normalize the reply, seal the next page tokens. Any step may throw a
+ * `ProblemError`; the problem middleware renders it.
+ */
+export function createProxyCore(deps: ProxyDependencies) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const definition = resolveOperation(event);
+    const body = parseJsonBody(event, deps.maxBodyBytes);
+    const request = deps.validate(definition, body);
+    const { fields, audience } = await deps.policy.authorize({
+      operation: definition,
+      fields: request.fields,
+      event,
+    });
+
+    const key = operationKey(definition);
+    // The hash covers the fields actually forwarded, so a token only resumes the same query.
+    const binding = { operation: key, requestHash: hashRequestFields(fields), audience };
+    const sealer = definition.paged ? await deps.sealer() : undefined;
+    const position =
+      request.pageToken === undefined ? undefined : sealer?.open(request.pageToken, binding);
+
+    const translation = definition.upstream;
+    const query: UpstreamQuery = {
+      ...translation?.query,
+      ...(request.limit !== undefined && { limit: request.limit }),
+      ...(position && { [position.direction]: position.cursor }),
+    };
+    const started = Date.now();
+    const reply = await deps.client.call({
+      controller: translation?.controller ?? definition.controller,
+      operation: translation?.operation ?? definition.operation,
+      body: translation ? translation.body(fields) : fields,
+      query,
+      retrySafe: definition.retrySafe,
+    });
+    deps.logger.info('forwarded', {
+      requestId: requestIdOf(event),
+      operation: key,
+      upstreamStatus: reply.status,
+      attempts: reply.attempts,
+      tokenRefreshed: reply.tokenRefreshed,
+      upstreamMs: Date.now() - started,
+    });
+
+    const normalized = normalizeReply(definition.response, definition.paged, reply);
+    const seal = (cursor: UpstreamCursor | undefined, direction: 'next' | 'prev') =>
+      cursor === undefined || sealer === undefined
+        ? null
+        : sealer.seal({ ...binding, cursor, direction });
+    const payload = definition.paged
+      ? {
+          data: normalized.data,
+          nextPageToken: seal(normalized.next, 'next'),
+          prevPageToken: seal(normalized.prev, 'prev'),
+        }
+      : { data: normalized.data };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    };
+  };
+}
