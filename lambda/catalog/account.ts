@@ -1,0 +1,67 @@
+/**
+ * Account operations (ioto-api.md §3.1). The Account controller names its target account `id`
+ * (owner only); without it the caller's own account is used. All are `admin` for our policy:
+ * they manage accounts.
+ */
+import { strictObject } from 'zod';
+import { email, freeText, identifier } from './fields';
+import type { OperationDefinition } from './types';
+
+const accountSelector = strictObject({
+  id: identifier.optional(),
+  email: email.optional(),
+});
+
+/** The four Account operations. */
+export const accountOperations: readonly OperationDefinition[] = [
+  {
+    controller: 'account',
+    operation: 'close',
+    summary: 'Close an account, removing all its users, devices and dashboards; cannot be undone.',
+    request: strictObject({ id: identifier.optional() }),
+    paged: false,
+    response: 'none',
+    // A repeat after a lost answer meets an already-closed account and fails.
+    retrySafe: false,
+    sensitivity: 'admin',
+    scope: { account: 'id' },
+  },
+  {
+    controller: 'account',
+    operation: 'find',
+    summary: 'List accounts, optionally selected by id or email.',
+    request: accountSelector,
+    paged: true,
+    response: 'list',
+    retrySafe: true,
+    sensitivity: 'admin',
+    scope: { account: 'id' },
+  },
+  {
+    controller: 'account',
+    operation: 'get',
+    summary: "Get the caller's account, or (owner) another account by id or email.",
+    request: accountSelector,
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'admin',
+    scope: { account: 'id' },
+  },
+  {
+    controller: 'account',
+    operation: 'updateIdentity',
+    summary: "Update an account's email and name.",
+    request: strictObject({
+      id: identifier.optional(),
+      email: email.optional(),
+      name: freeText.optional(),
+    }),
+    paged: false,
+    response: 'record',
+    // Sets the identity to absolute values: repeating it leaves the same account.
+    retrySafe: true,
+    sensitivity: 'admin',
+    scope: { account: 'id' },
+  },
+];

@@ -1,0 +1,70 @@
+/**
+ * Action operations (ioto-api.md §3.2): automated actions belong to the cloud, not to an
+ * account, so they are not account-addressed.
+ */
+import { strictObject, enum as zodEnum } from 'zod';
+import { cloudId, freeText, identifier, jsonObject } from './fields';
+import type { OperationDefinition } from './types';
+
+/** The documented action types (ioto-api.md §3.2). */
+const actionType = zodEnum([
+  'alert',
+  'builder-alert',
+  'builder-metric',
+  'database',
+  'delay',
+  'device',
+  'email',
+  'eventbridge',
+  'http',
+  'lambda',
+  'metric',
+  'mqtt',
+  'sms',
+]);
+
+/** The three Action operations. */
+export const actionOperations: readonly OperationDefinition[] = [
+  {
+    controller: 'action',
+    operation: 'find',
+    summary: 'List the automated actions of a cloud, optionally of one type.',
+    request: strictObject({ cloudId, type: actionType.optional() }),
+    paged: true,
+    response: 'list',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'none' },
+  },
+  {
+    controller: 'action',
+    operation: 'get',
+    summary: 'Get an automated action.',
+    request: strictObject({ id: identifier.optional(), cloudId, type: actionType }),
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'none' },
+  },
+  {
+    controller: 'action',
+    operation: 'invoke',
+    summary: 'Invoke an automated action by id or name, with a context.',
+    // Ioto uses `name` when there is no `id`; with neither there is nothing to invoke.
+    request: strictObject({
+      id: identifier.optional(),
+      name: freeText.optional(),
+      context: jsonObject.optional(),
+    }).refine((body) => body.id !== undefined || body.name !== undefined, {
+      message: 'Either id or name is required',
+      path: ['id'],
+    }),
+    paged: false,
+    response: 'record',
+    // Runs the action (email, SMS, HTTP call ...) again.
+    retrySafe: false,
+    sensitivity: 'write',
+    scope: { account: 'none' },
+  },
+];

@@ -1,0 +1,61 @@
+/** Alert operations (ioto-api.md §3.3). `accountId` lets an owner target another account. */
+import { boolean, strictObject } from 'zod';
+import { accountId, identifier } from './fields';
+import type { OperationDefinition } from './types';
+
+// The reference marks no field Req here, but these act on one alert: without `id` there is
+// nothing to get, remove or update, so we require it rather than forward a guess.
+const alertById = strictObject({ id: identifier, accountId: accountId.optional() });
+
+/** The four Alert operations. */
+export const alertOperations: readonly OperationDefinition[] = [
+  {
+    controller: 'alert',
+    operation: 'find',
+    summary: 'List alerts.',
+    request: strictObject({ accountId: accountId.optional() }),
+    paged: true,
+    response: 'list',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'alert',
+    operation: 'get',
+    summary: 'Get an alert.',
+    request: alertById,
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'alert',
+    operation: 'remove',
+    summary: 'Remove an alert.',
+    request: alertById,
+    paged: false,
+    response: 'none',
+    retrySafe: false,
+    sensitivity: 'write',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'alert',
+    operation: 'update',
+    summary: 'Mark an alert resolved or unresolved.',
+    request: strictObject({
+      id: identifier,
+      resolved: boolean().optional(),
+      accountId: accountId.optional(),
+    }),
+    paged: false,
+    response: 'record',
+    // Sets `resolved` to an absolute value.
+    retrySafe: true,
+    sensitivity: 'write',
+    scope: { account: 'accountId' },
+  },
+];

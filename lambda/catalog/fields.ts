@@ -1,0 +1,93 @@
+/**
+ * Field schemas shared by the operation catalog. The Ioto reference types body fields only as
+ * `string`, `number`, `boolean`, `object`, `array` and `date` (ioto-api.md §2.6); the bounds here
+ * are ours, chosen to stop abuse without rejecting plausible values.
+ */
+import {
+  int,
+  iso,
+  json,
+  looseObject,
+  number,
+  record,
+  string,
+  union,
+  unknown,
+  type ZodType,
+  enum as zodEnum,
+} from 'zod';
+
+/** An Ioto id (account, user, device claim ID, action, alert, dashboard, cloud): opaque. */
+export const identifier = string().min(1).max(128);
+
+/**
+ * The account an owner-level (CloudAPI) caller targets; honoured only for the owner role
+ * (ioto-api.md §2.3, §3.5).
+ */
+export const accountId = identifier;
+
+/** A device claim ID, as used by Generic items, metrics and the store (ioto-api.md §3.6). */
+export const deviceId = identifier;
+
+/** The device cloud an operation reads (actions, metric lists, schemas). */
+export const cloudId = identifier;
+
+/** Names, types, descriptions and other short free text. */
+export const freeText = string().min(1).max(1024);
+
+/**
+ * An email address. Deliberately permissive (one `@`, no blanks): Cognito is the authority on
+ * what it accepts; 254 is the RFC 5321 path limit.
+ */
+export const email = string()
+  .min(3)
+  .max(254)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'Expected an email address');
+
+/** A JSON object with free keys (`context`, `preferences`, `dimensions`, ...). */
+export const jsonObject = record(string(), json());
+
+/** A count or limit. zod 4 `int()` is a safe integer, so NaN and Infinity are rejected. */
+export const count = int().min(0);
+
+/** A duration or rate in seconds. zod 4 `number()` rejects NaN and Infinity. */
+export const seconds = number().min(0);
+
+/**
+ * A `date` on input. Ioto does not say how dates are serialized (ioto-api.md §10 item 9), so
+ * accept ISO 8601 strings (with or without an offset, or a bare date) and epoch numbers.
+ */
+export const dateInput = union([iso.datetime({ offset: true }), iso.date(), number()]);
+
+/**
+ * A metric statistic. The API pages list avg/min/max/count/sum, the Builder docs and samples add
+ * `current` and widgets mention `p90`, so any short name is accepted (ioto-api.md §10 item 10).
+ */
+export const statistic = string().min(1).max(32);
+
+/** The roles a user can be given (ioto-api.md §3.10). */
+export const userRole = zodEnum(['user', 'admin', 'owner']);
+
+/**
+ * Keys that would reach `Object.prototype` machinery if a consumer copied the body naively. zod
+ * silently drops an own `__proto__` key from its output, so the check runs on the raw input.
+ */
+const reservedKeys = ['__proto__', 'constructor', 'prototype'] as const;
+
+const withoutReservedKeys = unknown().superRefine((input, ctx) => {
+  if (typeof input !== 'object' || input === null) return;
+  for (const key of reservedKeys) {
+    if (Object.hasOwn(input, key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not an allowed key` });
+    }
+  }
+});
+
+/**
+ * A body with documented fields plus free attributes, where Ioto documents `*` (Generic items
+ * §3.6, provision/update §3.8). The documented fields keep their types; every other value must
+ * be JSON (no `undefined`, functions or non-finite numbers); reserved keys are rejected.
+ */
+export function withFreeAttributes<const Shape extends Record<string, ZodType>>(shape: Shape) {
+  return withoutReservedKeys.pipe(looseObject(shape).catchall(json()));
+}

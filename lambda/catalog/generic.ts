@@ -1,0 +1,83 @@
+/**
+ * Generic operations (ioto-api.md §3.6): schema-agnostic CRUD on device-cloud items chosen by
+ * `_type`. Other properties are item attributes or key filters, so they pass (as JSON values).
+ */
+import { string } from 'zod';
+import { accountId, deviceId, withFreeAttributes } from './fields';
+import type { OperationDefinition } from './types';
+
+/** A model name such as `Device` or `Store`: an identifier, as OneTable model names are. */
+const modelName = string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'Expected a model name');
+
+/**
+ * The body every Generic operation takes: `_type` (required), `deviceId` and the owner's target
+ * `accountId` (the docs' examples send it, §3.6) typed, everything else free.
+ */
+const genericItem = withFreeAttributes({
+  _type: modelName,
+  deviceId: deviceId.optional(),
+  accountId: accountId.optional(),
+});
+
+/** The five Generic operations. */
+export const genericOperations: readonly OperationDefinition[] = [
+  {
+    controller: 'generic',
+    operation: 'create',
+    summary: 'Create a database item of a model (`_type`).',
+    request: genericItem,
+    paged: false,
+    response: 'record',
+    retrySafe: false,
+    sensitivity: 'write',
+    scope: { account: 'accountId', device: 'deviceId' },
+  },
+  {
+    controller: 'generic',
+    operation: 'find',
+    summary: 'Find the database items of a model, filtered by attributes.',
+    request: genericItem,
+    paged: true,
+    response: 'list',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'accountId', device: 'deviceId' },
+  },
+  {
+    controller: 'generic',
+    operation: 'get',
+    summary: 'Get one database item of a model.',
+    request: genericItem,
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'accountId', device: 'deviceId' },
+  },
+  {
+    controller: 'generic',
+    operation: 'remove',
+    summary: 'Remove a database item of a model.',
+    request: genericItem,
+    paged: false,
+    response: 'none',
+    retrySafe: false,
+    sensitivity: 'write',
+    scope: { account: 'accountId', device: 'deviceId' },
+  },
+  {
+    controller: 'generic',
+    operation: 'update',
+    summary: 'Update a database item of a model with new attribute values.',
+    request: genericItem,
+    paged: false,
+    response: 'record',
+    // Writes the given attributes as absolute values.
+    retrySafe: true,
+    sensitivity: 'write',
+    scope: { account: 'accountId', device: 'deviceId' },
+  },
+];

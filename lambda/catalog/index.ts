@@ -1,0 +1,85 @@
+/**
+ * The Ioto operation catalog: every operation the proxy offers, as data. It holds the 42 HTTP
+ * operations of the ten controllers in the Ioto API index (ioto-api.md §0) and the two Store
+ * operations offered over Generic (§3.9). MQTT-only operations and the unindexed File, Manager
+ * and Test pages (§4) are not offered.
+ */
+import { accountOperations } from './account';
+import { actionOperations } from './action';
+import { alertOperations } from './alert';
+import { dashboardOperations } from './dashboard';
+import { deviceOperations } from './device';
+import { genericOperations } from './generic';
+import { metricOperations } from './metric';
+import { provisionOperations } from './provision';
+import { storeOperations } from './store';
+import type { OperationDefinition, OperationKey } from './types';
+import { userOperations } from './user';
+
+export type {
+  OperationDefinition,
+  OperationKey,
+  OperationScope,
+  ResponseKind,
+  Sensitivity,
+  UpstreamTranslation,
+} from './types';
+
+/** The catalog key of an operation: `controller/operation`. */
+export function operationKey(
+  op: Pick<OperationDefinition, 'controller' | 'operation'>,
+): OperationKey {
+  return `${op.controller}/${op.operation}`;
+}
+
+/** Code-unit order, so the result does not depend on the runtime's locale. */
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Freezes an entry and the objects it holds (the zod schema itself is left alone). */
+const freezeEntry = (op: OperationDefinition): OperationDefinition =>
+  Object.freeze({
+    ...op,
+    scope: Object.freeze({ ...op.scope }),
+    ...(op.upstream && {
+      upstream: Object.freeze({
+        ...op.upstream,
+        ...(op.upstream.query && { query: Object.freeze({ ...op.upstream.query }) }),
+      }),
+    }),
+  });
+
+/** Every operation, ordered by controller then operation, frozen. */
+export const catalog: readonly OperationDefinition[] = Object.freeze(
+  [
+    ...accountOperations,
+    ...actionOperations,
+    ...alertOperations,
+    ...dashboardOperations,
+    ...deviceOperations,
+    ...genericOperations,
+    ...metricOperations,
+    ...provisionOperations,
+    ...storeOperations,
+    ...userOperations,
+  ]
+    .map(freezeEntry)
+    .sort(
+      (a, b) => compareText(a.controller, b.controller) || compareText(a.operation, b.operation),
+    ),
+);
+
+/** A Map, not an object, so that names like `__proto__` or `toString` find nothing. */
+const byKey: ReadonlyMap<string, OperationDefinition> = new Map(
+  catalog.map((op) => [operationKey(op), op]),
+);
+
+/**
+ * The operation with exactly this controller and operation name (case-sensitive), if the
+ * catalog offers it.
+ */
+export function findOperation(
+  controller: string,
+  operation: string,
+): OperationDefinition | undefined {
+  return byKey.get(`${controller}/${operation}`);
+}

@@ -1,0 +1,83 @@
+/**
+ * Metric operations over HTTP (ioto-api.md §3.7). `metric/get` and `metric/set` are MQTT-only
+ * device calls (§5) and are deliberately absent.
+ */
+import { array, boolean, number, strictObject } from 'zod';
+import {
+  accountId,
+  cloudId,
+  count,
+  deviceId,
+  freeText,
+  jsonObject,
+  seconds,
+  statistic,
+} from './fields';
+import type { OperationDefinition } from './types';
+
+/**
+ * One Metric Request, an element of `items` (§3.7). Its `limit` is the number of points for
+ * this metric, not the page size, so it stays. `namespace` is documented as "must be
+ * Embedthis/Device" but kept a string: getMetricList exists to list other namespaces.
+ */
+const metricRequest = strictObject({
+  accumulate: boolean().optional(),
+  cloudId: cloudId.optional(),
+  dimensions: jsonObject.optional(),
+  field: freeText.optional(),
+  limit: count.optional(),
+  metric: freeText.optional(),
+  model: freeText.optional(),
+  namespace: freeText,
+  period: seconds.optional(),
+  start: number().optional(),
+  statistic,
+});
+
+/** The three HTTP Metric operations. */
+export const metricOperations: readonly OperationDefinition[] = [
+  {
+    controller: 'metric',
+    operation: 'fetch',
+    summary: 'Fetch metric data points of a device.',
+    // `accountId` is not in the body table but the vendor sample get-metric.sh sends it (§3.7).
+    request: strictObject({
+      items: array(metricRequest).min(1).max(20),
+      deviceId,
+      accountId: accountId.optional(),
+    }),
+    paged: true,
+    response: 'list',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'accountId', device: 'deviceId' },
+  },
+  {
+    controller: 'metric',
+    operation: 'getDeviceSchema',
+    summary: 'Get the device schema of a cloud.',
+    request: strictObject({ cloudId: cloudId.optional() }),
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'none' },
+  },
+  {
+    controller: 'metric',
+    operation: 'getMetricList',
+    summary: 'List the metric namespaces, the metrics of a namespace, or their dimensions.',
+    // The page lists paging query options, but the answer is one object of three lists (§3.7).
+    request: strictObject({
+      cloudId,
+      namespace: freeText.optional(),
+      metric: freeText.optional(),
+      model: freeText.optional(),
+    }),
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'read',
+    scope: { account: 'none' },
+  },
+];

@@ -1,0 +1,55 @@
+/**
+ * Provision operations (ioto-api.md §3.8): device-side certificate issue and software update.
+ * They name the device by `id` and are not account-addressed.
+ */
+import { boolean, strictObject } from 'zod';
+import { freeText, identifier, withFreeAttributes } from './fields';
+import type { OperationDefinition } from './types';
+
+/** The three Provision operations. */
+export const provisionOperations: readonly OperationDefinition[] = [
+  {
+    controller: 'provision',
+    operation: 'getCerts',
+    summary: 'Issue the MQTT certificate, private key and endpoint of a device.',
+    request: strictObject({ id: identifier }),
+    paged: false,
+    response: 'record',
+    // Issues a new certificate and private key on every call.
+    retrySafe: false,
+    sensitivity: 'credential',
+    scope: { account: 'none', device: 'id' },
+  },
+  {
+    controller: 'provision',
+    operation: 'update',
+    summary: 'Check whether a software update is available for a device.',
+    // `*`: the agent sends its whole device.json5 block besides the documented fields (§3.8).
+    // `product` is a Builder product token whose format is undocumented, hence free text.
+    request: withFreeAttributes({
+      id: identifier,
+      product: freeText,
+      version: freeText,
+      test: boolean().optional(),
+    }),
+    paged: false,
+    response: 'record',
+    // A check: asking again gets the same answer.
+    retrySafe: true,
+    sensitivity: 'write',
+    scope: { account: 'none', device: 'id' },
+  },
+  {
+    controller: 'provision',
+    operation: 'updateReport',
+    summary: 'Report the outcome of a software update.',
+    // `update` is documented as "update status"; it is presumably the update ID (§3.8).
+    request: strictObject({ id: identifier, update: freeText, success: boolean() }),
+    paged: false,
+    response: 'none',
+    // Each call records a report: a repeat records the same outcome twice.
+    retrySafe: false,
+    sensitivity: 'write',
+    scope: { account: 'none', device: 'id' },
+  },
+];

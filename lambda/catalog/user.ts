@@ -1,0 +1,132 @@
+/**
+ * User operations (ioto-api.md §3.10). All are `admin` for our policy: they manage users. An
+ * owner can aim the account-bound ones at another account with `accountId` (§2.3).
+ */
+import { boolean, strictObject } from 'zod';
+import { accountId, email, freeText, identifier, jsonObject, userRole } from './fields';
+import type { OperationDefinition } from './types';
+
+const userSelector = strictObject({
+  email: email.optional(),
+  id: identifier.optional(),
+  accountId: accountId.optional(),
+});
+
+/** The eight User operations. */
+export const userOperations: readonly OperationDefinition[] = [
+  {
+    controller: 'user',
+    operation: 'create',
+    summary: 'Create a user and optionally email an invite.',
+    request: strictObject({
+      email,
+      role: userRole,
+      sendInvite: boolean().optional(),
+      accountId: accountId.optional(),
+    }),
+    paged: false,
+    response: 'record',
+    retrySafe: false,
+    sensitivity: 'admin',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'user',
+    operation: 'find',
+    summary: 'List users, optionally by email or id.',
+    request: userSelector,
+    paged: true,
+    response: 'list',
+    retrySafe: true,
+    sensitivity: 'admin',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'user',
+    operation: 'get',
+    summary: 'Get a user by email or id.',
+    request: userSelector,
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'admin',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'user',
+    operation: 'getRoles',
+    summary: 'Get the roles defined for users.',
+    // No body; the roles are not documented as belonging to an account.
+    request: strictObject({}),
+    paged: false,
+    response: 'record',
+    retrySafe: true,
+    sensitivity: 'admin',
+    scope: { account: 'none' },
+  },
+  {
+    controller: 'user',
+    operation: 'login',
+    summary: 'Complete the login of a Cognito-authenticated user.',
+    // Acts on the caller's own identity, never on a target account.
+    request: strictObject({
+      invite: identifier.optional(),
+      register: boolean().optional(),
+      social: boolean().optional(),
+    }),
+    paged: false,
+    response: 'record',
+    // May accept an invite or register the user, which a repeat would do again or fail on.
+    retrySafe: false,
+    sensitivity: 'admin',
+    scope: { account: 'none' },
+  },
+  {
+    controller: 'user',
+    operation: 'remove',
+    summary: 'Remove a user.',
+    request: userSelector,
+    paged: false,
+    response: 'none',
+    retrySafe: false,
+    sensitivity: 'admin',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'user',
+    operation: 'update',
+    summary: "Update a user's email, name and preferences.",
+    request: strictObject({
+      email: email.optional(),
+      first: freeText.optional(),
+      id: identifier.optional(),
+      last: freeText.optional(),
+      preferences: jsonObject.optional(),
+      accountId: accountId.optional(),
+    }),
+    paged: false,
+    response: 'record',
+    // Writes the given fields as absolute values.
+    retrySafe: true,
+    sensitivity: 'admin',
+    scope: { account: 'accountId' },
+  },
+  {
+    controller: 'user',
+    operation: 'updateRole',
+    summary: "Change a user's role, optionally emailing an invite.",
+    request: strictObject({
+      // Not marked Req (§3.10), but a role change without a user or a role names nothing.
+      id: identifier,
+      role: userRole,
+      sendInvite: boolean().optional(),
+      accountId: accountId.optional(),
+    }),
+    paged: false,
+    response: 'record',
+    // With `sendInvite` a repeat emails another invite.
+    retrySafe: false,
+    sensitivity: 'admin',
+    scope: { account: 'accountId' },
+  },
+];
