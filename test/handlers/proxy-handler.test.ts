@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { ProxyHandler } from '../../lambda/proxy/create-proxy-handler';
+import { lambdaContext, restEvent } from '../support/api-gateway-event';
+import { captureOutput } from '../support/capture-output';
+import { IotoSimulator, SEED } from '../support/ioto-simulator';
+
+const CANARY = `CANARY-${randomBytes(16).toString('hex')}`;
+const TOKEN_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ioto-token-AbCdEf';
+const PAGE_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:page-key-AbCdEf';
+const ACCOUNT = SEED.accounts[0]?.id ?? '';
+
+type SecretsMock = ReturnType<typeof mockClient>;
+let simulator: IotoSimulator;
+let output: ReturnType<typeof captureOutput>;
+let secretToken = CANARY;
+
+let secrets: SecretsMock;
+let GetSecretValueCommand: typeof SecretsManagerSdk.GetSecretValueCommand;
+
+/** Answers both secrets: the token (JSON form) and the page-token key. */
+const healthySecrets = (mock: SecretsMock) => {
+  mock.on(GetSecretValueCommand, { SecretId: TOKEN_SECRET }).callsFake(async () => ({
+    SecretString: JSON.stringify({ token: secretToken }),
+  }));
+  mock
+    .on(GetSecretValueCommand, { SecretId: PAGE_SECRET })
+    .resolves({ SecretString: 'page-token-key-material-generated-by-secrets-manager' });
+};
+
+/**
+ * Imports the deployed handler module afresh: a new cold start with the current env. The SDK is
+ * loaded inside the same module registry, so the mock patches the client the handler uses.
+ */
+async function coldStart(
+  configure: (mock: SecretsMock) => void = healthySecrets,
+): Promise<ProxyHandler> {
+  let handler: ProxyHandler | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const sdk = await import('@aws-sdk/client-secrets-manager');
+    GetSecretValueCommand = sdk.GetSecretValueCommand;
+    secrets = mockClient(sdk.SecretsManagerClient) as unknown as SecretsMock;
+    configure(secrets);
+    ({ handler } = await import('../../lambda/handlers/proxy'));
+  });
+  if (handler === undefined) throw new Error('the handler module exported no handler');
+  return handler;
+}
+
+const parse = (result: APIGatewayProxyResult) => JSON.parse(result.body) as Record<string, unknown>;
+
+beforeAll(async () => {
+  output = captureOutput();
+  simulator = await IotoSimulator.start({ token: CANARY });
+  Object.assign(process.env, {
+    IOTO_ENDPOINT: simulator.endpoint,
+    IOTO_TOKEN_SECRET_ID: TOKEN_SECRET,
+    PAGE_TOKEN_SECRET_ID: PAGE_SECRET,
+    UPSTREAM_RETRY_BASE_DELAY_MS: '1',
+  });
+});
+
+afterAll(async () => {
+  await simulator.close();
+  output.restore();
+  for (const name of ['IOTO_ENDPOINT', 'IOTO_TOKEN_SECRET_ID', 'PAGE_TOKEN_SECRET_ID']) {
+    delete process.env[name];
+  }
+});
+
+beforeEach(() => {
+  simulator.reset();
+  simulator.rotateToken(CANARY);
+  secretToken = CANARY;
+});
+
+afterEach(() => secrets?.restore());
+
+describe('the deployed proxy handler', () => {
+  it('answers a paged call with data and page tokens, reading both secrets once', async () => {
+    const handler = await coldStart();
+    const result = await handler(
+      restEvent({ path: '/v1/device/find', body: { accountId: ACCOUNT, limit: 10 } }),
+      lambdaContext(),
+    );
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'content-type': 'application/json' });
+    const body = parse(result);
+    expect(body.data).toHaveLength(10);
+    expect(typeof body.nextPageToken).toBe('string');
+    expect(body.prevPageToken).toBeNull();
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('keeps a well-formed inbound x-request-id and generates none otherwise', async () => {
+    const handler = await coldStart();
+    const kept = await handler(
+      restEvent({ path: '/v1/alert/find', headers: { 'X-Request-Id': 'partner-req-0001' } }),
+      lambdaContext(),
+    );
+    expect(kept.headers?.['x-request-id']).toBe('partner-req-0001');
+    const event = restEvent({ path: '/v1/alert/find', headers: { 'X-Request-Id': 'bad id\r\nx' } });
+    const replaced = await handler(event, lambdaContext());
+    expect(replaced.headers?.['x-request-id']).toBe(event.requestContext.requestId);
+  });
+
+  it('re-reads a rotated token once and retries, without failing the call', async () => {
+    const handler = await coldStart();
+    await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+    const before = secrets.commandCalls(GetSecretValueCommand, { SecretId: TOKEN_SECRET }).length;
+    secretToken = simulator.rotateToken(`${CANARY}-rotated`);
+    const result = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+    expect(result.statusCode).toBe(200);
+    expect(secrets.commandCalls(GetSecretValueCommand, { SecretId: TOKEN_SECRET })).toHaveLength(
+      before + 1,
+    );
+  });
+
+  it('answers 502 upstream_auth_failed and logs an error when Ioto keeps refusing the token', async () => {
+    const handler = await coldStart();
+    simulator.rotateToken('a-token-nobody-has');
+    const result = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+    expect(result.statusCode).toBe(502);
+    expect(parse(result)).toMatchObject({ code: 'upstream_auth_failed' });
+    expect(output.records()).toContainEqual(
+      expect.objectContaining({ level: 'ERROR', code: 'upstream_auth_failed' }),
+    );
+  });
+
+  it('answers 503 token_unavailable when the secret cannot be read', async () => {
+    const handler = await coldStart((mock) =>
+      mock.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException')),
+    );
+    const result = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['content-type']).toBe('application/problem+json');
+    expect(parse(result)).toMatchObject({ code: 'token_unavailable', status: 503 });
+  });
+
+  it('answers problems through the whole chain for unknown routes and methods', async () => {
+    const handler = await coldStart();
+    const missing = await handler(restEvent({ path: '/v1/device/remove' }), lambdaContext());
+    expect(missing.statusCode).toBe(404);
+    const wrongMethod = await handler(
+      restEvent({ method: 'GET', path: '/v1/device/find' }),
+      lambdaContext(),
+    );
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(wrongMethod.headers).toMatchObject({ allow: 'POST' });
+    expect(simulator.requests).toHaveLength(0);
+  });
+
+  it('never writes the token to a response or a log line', () => {
+    expect(output.text()).not.toContain(CANARY);
+  });
+});
