@@ -77,7 +77,10 @@ export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxy
     queryStringParameters: url.search ? query : null,
     multiValueQueryStringParameters: url.search ? multiQuery : null,
     pathParameters: match
-      ? { controller: decodeURIComponent(match[1] ?? ''), operation: decodeURIComponent(match[2] ?? '') }
+      ? {
+          controller: decodeURIComponent(match[1] ?? ''),
+          operation: decodeURIComponent(match[2] ?? ''),
+        }
       : null,
     stageVariables: null,
     body: text,

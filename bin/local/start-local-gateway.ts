@@ -3,12 +3,13 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { IotoSimulator } from '../../test/support/ioto-simulator';
 import type { LocalGatewayEnv } from '../../lambda/config/env';
 import { PageTokenSealer } from '../../lambda/paging/page-token-sealer';
 import { createProxyHandler } from '../../lambda/proxy/create-proxy-handler';
+import type { PartnerPolicy } from '../../lambda/proxy/partner-policy';
 import { buildProxyDependencies } from '../../lambda/proxy/proxy-dependencies';
 import type { TokenSource } from '../../lambda/upstream/token-provider';
+import { IotoSimulator } from '../../test/support/ioto-simulator';
 import { createApiGatewayEmulator, listenOnLoopback } from './api-gateway-emulator';
 
 export interface LocalGatewayOptions {
@@ -16,6 +17,8 @@ export interface LocalGatewayOptions {
   /** Replaces the local token source (tests read the token through Secrets Manager code). */
   readonly tokenSource?: TokenSource;
   readonly logger?: Logger;
+  /** The partner policy between validation and forwarding (default: let everything through). */
+  readonly policy?: PartnerPolicy;
 }
 
 export interface RunningLocalGateway {
@@ -50,7 +53,9 @@ const closeServer = (server: Server): Promise<void> =>
  * Starts what `npm start` runs: the real proxy handler behind an API Gateway emulator on
  * loopback, forwarding to `IOTO_ENDPOINT`, or to an embedded simulator when it is unset.
  */
-export async function startLocalGateway(options: LocalGatewayOptions): Promise<RunningLocalGateway> {
+export async function startLocalGateway(
+  options: LocalGatewayOptions,
+): Promise<RunningLocalGateway> {
   const { env } = options;
   const simulator =
     env.IOTO_ENDPOINT === undefined
@@ -70,6 +75,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
         loadSealer: async () =>
           PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS }),
         logger,
+        ...(options.policy && { policy: options.policy }),
       },
     ),
     tracer: new Tracer({ enabled: false }),

@@ -7,6 +7,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
+  ValidationError,
 } from '../problems/problem-error';
 
 const ROUTE = /^\/v1\/([^/]+)\/([^/]+)\/?$/;
@@ -62,10 +63,43 @@ export function parseJsonBody(
   } catch (error) {
     throw new MalformedJsonError({ detail: 'The request body is not valid UTF-8.', cause: error });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new MalformedJsonError({ cause: error });
+  }
+  checkStructure(value, 0);
+  return value;
+}
+
+/** Deeper than any Ioto body (dashboards nest widgets in a few levels). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Holds the parsed body to I-JSON (RFC 7493 §2.1: no lone surrogates, which UTF-8 cannot carry
+ * to Ioto) and bounds its depth, so no later recursive step can overflow the stack.
+ */
+function checkStructure(value: unknown, depth: number): void {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) {
+      throw new MalformedJsonError({ detail: 'The request body holds an unpaired surrogate.' });
+    }
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (depth >= MAX_JSON_DEPTH) {
+    throw new ValidationError([
+      { path: '', message: `The body nests deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) checkStructure(item, depth + 1);
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    checkStructure(key, depth);
+    checkStructure(item, depth + 1);
   }
 }
 

@@ -110,6 +110,30 @@ describe('parseJsonBody', () => {
     );
   });
 
+  it('answers malformed_json for an unpaired surrogate, in a value or a key (RFC 7493)', () => {
+    for (const body of ['{"id":"\\ud800"}', '{"\\udc00":1}']) {
+      expect(() => parseJsonBody(event(body, 'application/json'), 1024)).toThrow(
+        expect.objectContaining({ code: 'malformed_json' }),
+      );
+    }
+  });
+
+  it('accepts a paired surrogate', () => {
+    expect(parseJsonBody(event('{"id":"\\ud83d\\ude00"}', 'application/json'), 1024)).toEqual({
+      id: '😀',
+    });
+  });
+
+  it.each([
+    [31, true],
+    [32, false],
+  ])('with %i nested arrays inside the body object, accepts it: %s', (depth, accepted) => {
+    const body = `{"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const parse = () => parseJsonBody(event(body, 'application/json'), 100_000);
+    if (accepted) expect(parse).not.toThrow();
+    else expect(parse).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+  });
+
   it('answers malformed_json for bytes that are not UTF-8', () => {
     const body = Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]).toString('base64');
     expect(() => parseJsonBody(event(body, 'application/json', true), 1024)).toThrow(
