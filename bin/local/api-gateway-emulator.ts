@@ -36,6 +36,30 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return Buffer.concat(chunks);
 }
 
+/** The `requestContext.identity` of an unauthenticated REST API caller. */
+export function callerIdentity(
+  sourceIp: string,
+  userAgent: string | null,
+): APIGatewayProxyEvent['requestContext']['identity'] {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp,
+    user: null,
+    userAgent,
+    userArn: null,
+  };
+}
+
 /** Turns a Node request into the event API Gateway would send for resource `/v1/{c}/{o}`. */
 export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -91,23 +115,10 @@ export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxy
       authorizer: null,
       protocol: `HTTP/${req.httpVersion}`,
       httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        user: null,
-        userAgent: req.headers['user-agent'] ?? null,
-        userArn: null,
-      },
+      identity: callerIdentity(
+        req.socket.remoteAddress ?? '127.0.0.1',
+        req.headers['user-agent'] ?? null,
+      ),
       path: `/local${url.pathname}`,
       stage: 'local',
       requestId: randomUUID(),
@@ -118,7 +129,8 @@ export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxy
   };
 }
 
-const lambdaContext = (functionName: string, timeoutMs: number): Context => {
+/** A Lambda context whose remaining time counts down from `timeoutMs`. */
+export const lambdaContext = (functionName: string, timeoutMs: number): Context => {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,

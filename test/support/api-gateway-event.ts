@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import {
+  callerIdentity,
+  lambdaContext as emulatedContext,
+} from '../../bin/local/api-gateway-emulator';
 
 export interface RestEventInput {
   readonly method?: string;
@@ -43,23 +47,7 @@ export function restEvent(input: RestEventInput): APIGatewayProxyEvent {
       authorizer: { principalId: 'partner', integrationLatency: 12 },
       protocol: 'HTTP/1.1',
       httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.10',
-        user: null,
-        userAgent: 'partner-service/1.0',
-        userArn: null,
-      },
+      identity: callerIdentity('203.0.113.10', 'partner-service/1.0'),
       path: `/prod${input.path}`,
       stage: 'prod',
       requestId: randomUUID(),
@@ -71,20 +59,4 @@ export function restEvent(input: RestEventInput): APIGatewayProxyEvent {
 }
 
 /** A Lambda context with a 10 s budget. */
-export function lambdaContext(): Context {
-  const deadline = Date.now() + 10_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'ioto-bff-proxy',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ioto-bff-proxy',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/ioto-bff-proxy',
-    logStreamName: '2026/11/26/[$LATEST]abc',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+export const lambdaContext = (): Context => emulatedContext('ioto-bff-proxy', 10_000);
