@@ -1,0 +1,15 @@
+/**
+ * `npm run --silent openapi > openapi.json`: prints the OpenAPI 3.1 description of the partner
+ * contract, generated from the operation catalog, with the paging limits of the environment.
+ */
+import { localGatewayEnvSchema, readEnv } from '../lambda/config/env';
+import { buildOpenApiDocument } from '../lambda/docs/openapi';
+import packageJson from '../package.json';
+
+const env = readEnv(localGatewayEnvSchema);
+const document = buildOpenApiDocument({
+  defaultLimit: env.PAGE_LIMIT_DEFAULT,
+  maxLimit: env.PAGE_LIMIT_MAX,
+  version: packageJson.version,
+});
+process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
