@@ -2,7 +2,6 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ProblemError } from '../problems/problem-error';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problems/to-problem';
 import { requestIdOf } from './request-id';
 
@@ -40,17 +39,19 @@ export function problemResponses(
     onError: (request) => {
       const requestId = requestIdOf(request.event);
       const problem = toProblem(request.error, requestId);
-      const error = request.error;
-      const fields = { requestId, code: problem.body.code, status: problem.status, error };
-      if (problem.status >= 500) logger.error('request failed', fields);
-      else
-        logger.info('request refused', {
+      const code = problem.body.code;
+      // 5xx: our failure or Ioto's; the error and its cause go to the log, never to the partner.
+      if (problem.status >= 500) {
+        logger.error('request failed', {
           requestId,
-          code: problem.body.code,
+          code,
           status: problem.status,
+          error: request.error,
         });
-      if (!(error instanceof ProblemError)) logger.error('unexpected error', { requestId, error });
-      metrics.addDimensions({ code: problem.body.code });
+      } else {
+        logger.info('request refused', { requestId, code, status: problem.status });
+      }
+      metrics.addDimensions({ code });
       metrics.addMetric('ProblemResponses', MetricUnit.Count, 1);
       request.response = {
         statusCode: problem.status,

@@ -73,6 +73,8 @@ type BodyRead =
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Past this the simulator stops draining an oversized body and drops the connection. */
 const MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES;
+/** Recorded requests kept; tests reset long before this, a long demo run forgets the oldest. */
+const MAX_RECORDED_REQUESTS = 10_000;
 const OVERSIZE_CHUNK_BYTES = 64 * 1024;
 const TOK_PATH = /^\/tok\/([^/]+)\/([^/]+)$/;
 /** Headers never recorded in clear: the token must not leak into test output. */
@@ -292,6 +294,8 @@ export class IotoSimulator {
       headers: recordHeaders(req.headers),
     };
     this.recorded.push(record);
+    // `npm start` runs the simulator for hours: keep the recent past, not every request.
+    if (this.recorded.length > MAX_RECORDED_REQUESTS) this.recorded.shift();
 
     const read = await readBody(req);
     record.body = recordBody(read);
