@@ -1,7 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayTokenAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
+import { findOperation } from '../../lambda/catalog/index';
+import {
+  ForbiddenError,
+  PayloadTooLargeError,
+  ProblemError,
+  UnauthorizedError,
+} from '../../lambda/problems/problem-error';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../../lambda/problems/to-problem';
+import { headerValue } from '../../lambda/proxy/parse-request';
+import { requestIdOf } from '../../lambda/proxy/request-id';
 
 /** A Lambda handler of the API Gateway REST (v1 proxy) integration. */
 export type RestProxyHandler = (
@@ -9,14 +25,11 @@ export type RestProxyHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResult>;
 
-/**
- * Gives an event its Lambda caller: the local gateway puts the authorizer in front of the proxy
- * here (the authorization issue); by default the proxy is called directly.
- */
-export type EventDispatcher = (
-  event: APIGatewayProxyEvent,
+/** A Lambda TOKEN authorizer. */
+export type TokenAuthorizerHandler = (
+  event: APIGatewayTokenAuthorizerEvent,
   context: Context,
-) => Promise<APIGatewayProxyResult>;
+) => Promise<APIGatewayAuthorizerResult>;
 
 /** API Gateway REST refuses payloads over 10 MB before any Lambda runs. */
 const API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024;
@@ -161,51 +174,145 @@ const send = (res: ServerResponse, result: APIGatewayProxyResult): void => {
   res.end(body);
 };
 
-/** The gateway's own answer when the Lambda itself fails, as API Gateway's 502 would be. */
-const gatewayProblem = (status: number, code: string, title: string): APIGatewayProxyResult => {
-  const requestId = randomUUID();
+/** A gateway response (not a Lambda's), rendered as the stack's gateway responses render it. */
+const gatewayProblem = (error: ProblemError, requestId: string): APIGatewayProxyResult => {
+  const problem = toProblem(error, requestId);
   return {
-    statusCode: status,
-    headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId },
-    body: JSON.stringify({
-      type: `urn:ioto-bff:problem:${code}`,
-      title,
-      status,
-      detail: title,
-      code,
-      requestId,
-    }),
+    statusCode: problem.status,
+    headers: {
+      ...problem.headers,
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'x-request-id': requestId,
+    },
+    body: JSON.stringify(problem.body),
   };
 };
 
+/** Whether an IAM policy statement resource (with `*` wildcards) covers an ARN. */
+const resourceMatches = (pattern: string, arn: string): boolean =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(arn);
+
+/** Evaluates an authorizer policy as API Gateway does: an explicit Deny wins, then any Allow. */
+export function policyAllows(result: APIGatewayAuthorizerResult, methodArn: string): boolean {
+  const verdicts = result.policyDocument.Statement.flatMap((statement) => {
+    const s = statement as {
+      Effect: string;
+      Action?: string | string[];
+      Resource?: string | string[];
+    };
+    const actions = ([] as string[]).concat(s.Action ?? []);
+    const resources = ([] as string[]).concat(s.Resource ?? []);
+    const applies =
+      actions.some((a) => a === 'execute-api:Invoke' || a === 'execute-api:*' || a === '*') &&
+      resources.some((r) => resourceMatches(r, methodArn));
+    return applies ? [s.Effect] : [];
+  });
+  return !verdicts.includes('Deny') && verdicts.includes('Allow');
+}
+
 export interface EmulatorOptions {
-  readonly dispatch: EventDispatcher;
+  readonly proxy: RestProxyHandler;
+  readonly authorizer: TokenAuthorizerHandler;
+  /** How long an authorizer result is reused for the same token (API Gateway's TTL). */
+  readonly authorizerCacheSeconds?: number;
+  /** Extra GET routes served by the gateway itself (the local issuer's JWKS). */
+  readonly documents?: Readonly<Record<string, () => unknown>>;
   /** Lambda timeout given to handlers through `context.getRemainingTimeInMillis()`. */
   readonly timeoutMs?: number;
 }
 
+const API_ID = 'local';
+const STAGE = 'local';
+
 /**
- * An HTTP server on loopback that does what API Gateway (REST, Lambda proxy integration) does
- * for ioto-bff: request to event, event to handler, result to response.
+ * An HTTP server on loopback that does what API Gateway (REST, Lambda proxy integration, a
+ * Lambda TOKEN authorizer on every method) does for ioto-bff: call the authorizer (401 without
+ * a token or when it refuses, 403 when its policy does not cover the route), cache its result
+ * per token, pass its context to the proxy, and turn the result into a response. Requests for
+ * routes that do not exist reach the proxy unauthenticated, which answers 404/405 as the
+ * stack's gateway responses do.
  */
 export function createApiGatewayEmulator(options: EmulatorOptions): Server {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const cacheMs = (options.authorizerCacheSeconds ?? 300) * 1000;
+  const cache = new Map<string, { result: APIGatewayAuthorizerResult; expires: number }>();
+
+  const authorize = async (
+    event: APIGatewayProxyEvent,
+    requestId: string,
+  ): Promise<APIGatewayProxyResult | undefined> => {
+    const token = headerValue(event.headers, 'authorization');
+    // API Gateway answers 401 itself when the identity source is missing.
+    if (token === undefined || token.trim() === '')
+      return gatewayProblem(new UnauthorizedError(), requestId);
+    const methodArn = `arn:aws:execute-api:local:000000000000:${API_ID}/${STAGE}/${event.httpMethod}${event.path}`;
+    let cached = cache.get(token);
+    if (cached === undefined || cached.expires <= Date.now()) {
+      try {
+        const result = await options.authorizer(
+          { type: 'TOKEN', authorizationToken: token, methodArn },
+          lambdaContext('ioto-bff-authorizer', timeoutMs),
+        );
+        cached = { result, expires: Date.now() + cacheMs };
+        if (cacheMs > 0) cache.set(token, cached);
+      } catch (error) {
+        return (error as Error).message === 'Unauthorized'
+          ? gatewayProblem(new UnauthorizedError(), requestId)
+          : gatewayProblem(new ProblemError(500, 'internal', 'Internal error'), requestId);
+      }
+    }
+    if (!policyAllows(cached.result, methodArn))
+      return gatewayProblem(new ForbiddenError(), requestId);
+    event.requestContext.authorizer = {
+      principalId: cached.result.principalId,
+      integrationLatency: 0,
+      ...cached.result.context,
+    };
+    return undefined;
+  };
+
   return createServer((req, res) => {
     void (async () => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const document = req.method === 'GET' ? options.documents?.[path] : undefined;
+      if (document !== undefined) {
+        send(res, {
+          statusCode: 200,
+          headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' },
+          body: JSON.stringify(document()),
+        });
+        return;
+      }
       const body = await readBody(req, API_GATEWAY_MAX_PAYLOAD);
       if (body === undefined) {
-        send(res, gatewayProblem(413, 'payload_too_large', 'Payload too large'));
+        send(res, gatewayProblem(new PayloadTooLargeError(API_GATEWAY_MAX_PAYLOAD), randomUUID()));
         req.destroy();
         return;
       }
-      const result = await options
-        .dispatch(toRestEvent(req, body), lambdaContext('ioto-bff-proxy', timeoutMs))
-        .catch(() => gatewayProblem(502, 'internal', 'Internal error'));
+      const event = toRestEvent(req, body);
+      const requestId = requestIdOf(event);
+      const match = ROUTE.exec(event.path);
+      const isRoute =
+        event.httpMethod === 'POST' &&
+        match !== null &&
+        findOperation(match[1] ?? '', match[2] ?? '') !== undefined;
+      const refusal = isRoute ? await authorize(event, requestId) : undefined;
+      const result =
+        refusal ??
+        (await options
+          .proxy(event, lambdaContext('ioto-bff-proxy', timeoutMs))
+          .catch(() =>
+            gatewayProblem(new ProblemError(502, 'internal', 'Internal error'), requestId),
+          ));
       send(res, result);
     })().catch(() => res.destroy());
   });
 }
-
 /** Listens on 127.0.0.1 only and returns the base URL. */
 export async function listenOnLoopback(server: Server, port: number): Promise<string> {
   await new Promise<void>((resolve, reject) => {

@@ -3,22 +3,44 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import middy from '@middy/core';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import { PartnerDirectory } from '../../lambda/auth/partner-directory';
+import {
+  createAccessTokenVerifier,
+  createTokenAuthorizer,
+} from '../../lambda/auth/token-authorizer';
+import { type AccessConfig, parseAccessConfigJson } from '../../lambda/config/access';
 import type { LocalGatewayEnv } from '../../lambda/config/env';
 import { PageTokenSealer } from '../../lambda/paging/page-token-sealer';
 import { createProxyHandler } from '../../lambda/proxy/create-proxy-handler';
-import type { PartnerPolicy } from '../../lambda/proxy/partner-policy';
 import { buildProxyDependencies } from '../../lambda/proxy/proxy-dependencies';
 import type { TokenSource } from '../../lambda/upstream/token-provider';
 import { IotoSimulator } from '../../test/support/ioto-simulator';
-import { createApiGatewayEmulator, listenOnLoopback } from './api-gateway-emulator';
+import {
+  createApiGatewayEmulator,
+  listenOnLoopback,
+  type TokenAuthorizerHandler,
+} from './api-gateway-emulator';
+import {
+  DEFAULT_KEY_FILE,
+  type IssuerKey,
+  jwksOf,
+  LOCAL_ISSUER,
+  loadOrCreateIssuerKey,
+} from './local-issuer';
 
 export interface LocalGatewayOptions {
   readonly env: LocalGatewayEnv;
   /** Replaces the local token source (tests read the token through Secrets Manager code). */
   readonly tokenSource?: TokenSource;
   readonly logger?: Logger;
-  /** The partner policy between validation and forwarding (default: let everything through). */
-  readonly policy?: PartnerPolicy;
+  /** Replaces the access configuration file named by `ACCESS_CONFIG_FILE`. */
+  readonly access?: AccessConfig;
+  /** Where the local issuer keeps its signing key (default `.local/local-issuer-key.json`). */
+  readonly issuerKeyFile?: string;
+  /** API Gateway's authorizer result cache (default 300 s, as the stack). */
+  readonly authorizerCacheSeconds?: number;
 }
 
 export interface RunningLocalGateway {
@@ -28,6 +50,10 @@ export interface RunningLocalGateway {
   readonly iotoEndpoint: string;
   /** The embedded simulator, when no `IOTO_ENDPOINT` was given. */
   readonly simulator: IotoSimulator | undefined;
+  /** The access configuration in force. */
+  readonly access: AccessConfig;
+  /** The local issuer's key (tokens signed with it are accepted). */
+  readonly issuerKey: IssuerKey;
   close(): Promise<void>;
 }
 
@@ -43,6 +69,22 @@ function localTokenSource(env: LocalGatewayEnv, simulatorToken: string | undefin
   return async () => token;
 }
 
+/**
+ * aws-jwt-verify fetches JWKS over HTTPS only; the local issuer serves its JWKS over plain HTTP
+ * on loopback, so this fetcher also allows that, and nothing else in plain HTTP.
+ */
+const loopbackJwksFetcher = {
+  fetch: async (uri: string): Promise<ArrayBuffer> => {
+    const url = new URL(uri);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && url.hostname === '127.0.0.1')) {
+      throw new Error('JWKS must be fetched over https, or from the loopback issuer');
+    }
+    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
+    return response.arrayBuffer();
+  },
+};
+
 const closeServer = (server: Server): Promise<void> =>
   new Promise((resolve) => {
     server.close(() => resolve());
@@ -50,13 +92,18 @@ const closeServer = (server: Server): Promise<void> =>
   });
 
 /**
- * Starts what `npm start` runs: the real proxy handler behind an API Gateway emulator on
- * loopback, forwarding to `IOTO_ENDPOINT`, or to an embedded simulator when it is unset.
+ * Starts what `npm start` runs: the real authorizer and proxy handlers behind an API Gateway
+ * emulator on loopback, with a local OAuth issuer, forwarding to `IOTO_ENDPOINT`, or to an
+ * embedded simulator when it is unset.
  */
 export async function startLocalGateway(
   options: LocalGatewayOptions,
 ): Promise<RunningLocalGateway> {
   const { env } = options;
+  const access =
+    options.access ??
+    parseAccessConfigJson(await readFile(env.ACCESS_CONFIG_FILE, 'utf8'), env.ACCESS_CONFIG_FILE);
+  const issuerKey = await loadOrCreateIssuerKey(options.issuerKeyFile ?? DEFAULT_KEY_FILE);
   const simulator =
     env.IOTO_ENDPOINT === undefined
       ? await IotoSimulator.start({
@@ -66,7 +113,7 @@ export async function startLocalGateway(
       : undefined;
   const iotoEndpoint = env.IOTO_ENDPOINT ?? new URL(simulator?.endpoint ?? '');
   const logger = options.logger ?? new Logger({ serviceName: 'ioto-bff' });
-  const handler = createProxyHandler({
+  const proxy = createProxyHandler({
     ...buildProxyDependencies(
       { ...env, IOTO_ENDPOINT: iotoEndpoint },
       {
@@ -75,13 +122,25 @@ export async function startLocalGateway(
         loadSealer: async () =>
           PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS }),
         logger,
-        ...(options.policy && { policy: options.policy }),
+        access,
       },
     ),
     tracer: new Tracer({ enabled: false }),
     metrics: new Metrics({ namespace: 'IotoBff', serviceName: 'ioto-bff' }),
   });
-  const server = createApiGatewayEmulator({ dispatch: handler });
+
+  // The authorizer needs the gateway's own URL (the local issuer's JWKS lives there), so it is
+  // built once the server listens.
+  let authorizer: TokenAuthorizerHandler | undefined;
+  const server = createApiGatewayEmulator({
+    proxy,
+    authorizer: (event, context) => {
+      if (authorizer === undefined) throw new Error('The authorizer is not ready');
+      return authorizer(event, context);
+    },
+    authorizerCacheSeconds: options.authorizerCacheSeconds ?? 300,
+    documents: { '/.well-known/jwks.json': () => jwksOf(issuerKey) },
+  });
   let url: string;
   try {
     url = await listenOnLoopback(server, env.PORT);
@@ -89,10 +148,30 @@ export async function startLocalGateway(
     await simulator?.close();
     throw error;
   }
+  const localAccess: AccessConfig = {
+    ...access,
+    issuers: access.issuers.map((issuer) =>
+      issuer.issuer === LOCAL_ISSUER && issuer.jwksUri === undefined
+        ? { ...issuer, jwksUri: `${url}/.well-known/jwks.json` }
+        : issuer,
+    ),
+  };
+  authorizer = middy(
+    createTokenAuthorizer({
+      verifier: createAccessTokenVerifier(
+        localAccess,
+        new SimpleJwksCache({ fetcher: loopbackJwksFetcher }),
+      ),
+      directory: new PartnerDirectory(access),
+      logger,
+    }),
+  );
   return {
     url,
     iotoEndpoint: iotoEndpoint.href.replace(/\/$/, ''),
     simulator,
+    access,
+    issuerKey,
     close: async () => {
       await closeServer(server);
       await simulator?.close();

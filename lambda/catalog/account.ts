@@ -24,6 +24,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     // A repeat after a lost answer meets an already-closed account and fails.
     retrySafe: false,
     sensitivity: 'admin',
+    mutates: true,
     scope: { account: 'id' },
   },
   {
@@ -35,6 +36,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'admin',
+    mutates: false,
     scope: { account: 'id' },
   },
   {
@@ -46,6 +48,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'admin',
+    mutates: false,
     scope: { account: 'id' },
   },
   {
@@ -62,6 +65,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     // Sets the identity to absolute values: repeating it leaves the same account.
     retrySafe: true,
     sensitivity: 'admin',
+    mutates: true,
     scope: { account: 'id' },
   },
 ];

@@ -34,6 +34,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'none' },
   },
   {
@@ -45,6 +46,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'none' },
   },
   {
@@ -65,6 +67,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     // Runs the action (email, SMS, HTTP call ...) again.
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'none' },
   },
 ];

@@ -18,6 +18,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId' },
   },
   {
@@ -29,6 +30,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId' },
   },
   {
@@ -40,6 +42,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     response: 'none',
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId' },
   },
   {
@@ -56,6 +59,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     // Sets `resolved` to an absolute value.
     retrySafe: true,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId' },
   },
 ];

@@ -148,6 +148,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId' },
   },
   {
@@ -161,6 +162,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId' },
   },
   {
@@ -176,6 +178,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId' },
   },
   {
@@ -188,6 +191,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     response: 'none',
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId' },
   },
   {
@@ -200,6 +204,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     // Writes the given fields as absolute values.
     retrySafe: true,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId' },
   },
 ];

@@ -21,6 +21,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // A second claim meets a device that is already claimed.
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId', device: 'id' },
   },
   {
@@ -37,6 +38,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId' },
   },
   {
@@ -48,6 +50,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId', device: 'id' },
   },
   {
@@ -60,6 +63,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // Each call mints a new set of temporary credentials.
     retrySafe: false,
     sensitivity: 'credential',
+    mutates: true,
     scope: { account: 'none' },
   },
   {
@@ -79,6 +83,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     // The URL is a capability: whoever holds it can read, write or delete the file.
     sensitivity: 'credential',
+    mutates: true,
     scope: { account: 'none', device: 'id' },
   },
   {
@@ -91,6 +96,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // Issues a new certificate and private key on every call.
     retrySafe: false,
     sensitivity: 'credential',
+    mutates: true,
     scope: { account: 'none', device: 'id' },
   },
   {
@@ -103,6 +109,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // A repeat meets a device that is no longer in this cloud.
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'none', device: 'id' },
   },
 ];

@@ -33,6 +33,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId', device: 'deviceId' },
   },
   {
@@ -44,6 +45,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId', device: 'deviceId' },
   },
   {
@@ -55,6 +57,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId', device: 'deviceId' },
   },
   {
@@ -66,6 +69,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     response: 'none',
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId', device: 'deviceId' },
   },
   {
@@ -78,6 +82,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     // Writes the given attributes as absolute values.
     retrySafe: true,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId', device: 'deviceId' },
   },
 ];

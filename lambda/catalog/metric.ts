@@ -50,6 +50,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId', device: 'deviceId' },
   },
   {
@@ -61,6 +62,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'none' },
   },
   {
@@ -78,6 +80,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'none' },
   },
 ];

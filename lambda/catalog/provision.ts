@@ -18,6 +18,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     // Issues a new certificate and private key on every call.
     retrySafe: false,
     sensitivity: 'credential',
+    mutates: true,
     scope: { account: 'none', device: 'id' },
   },
   {
@@ -37,6 +38,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     // A check: asking again gets the same answer.
     retrySafe: true,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'none', device: 'id' },
   },
   {
@@ -50,6 +52,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     // Each call records a report: a repeat records the same outcome twice.
     retrySafe: false,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'none', device: 'id' },
   },
 ];

@@ -50,6 +50,7 @@ export const storeOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'read',
+    mutates: false,
     scope: { account: 'accountId', device: 'deviceId' },
     upstream: {
       controller: 'generic',
@@ -67,6 +68,7 @@ export const storeOperations: readonly OperationDefinition[] = [
     // An upsert to absolute values: repeating it leaves the same item.
     retrySafe: true,
     sensitivity: 'write',
+    mutates: true,
     scope: { account: 'accountId', device: 'deviceId' },
     upstream: {
       controller: 'generic',

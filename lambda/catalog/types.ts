@@ -70,6 +70,11 @@ export interface OperationDefinition {
    */
   readonly retrySafe: boolean;
   readonly sensitivity: Sensitivity;
+  /**
+   * Whether the call can change the device cloud or hand out something that can (credentials,
+   * signed URLs, invites). Read-only partners may call only operations where this is false.
+   */
+  readonly mutates: boolean;
   readonly scope: OperationScope;
   /** Set when the operation is offered over REST by translation (Store over Generic). */
   readonly upstream?: UpstreamTranslation;

@@ -28,6 +28,7 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: false,
     sensitivity: 'admin',
+    mutates: true,
     scope: { account: 'accountId' },
   },
   {
@@ -39,6 +40,7 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'list',
     retrySafe: true,
     sensitivity: 'admin',
+    mutates: false,
     scope: { account: 'accountId' },
   },
   {
@@ -50,6 +52,7 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'admin',
+    mutates: false,
     scope: { account: 'accountId' },
   },
   {
@@ -62,6 +65,7 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'record',
     retrySafe: true,
     sensitivity: 'admin',
+    mutates: false,
     scope: { account: 'none' },
   },
   {
@@ -79,6 +83,7 @@ export const userOperations: readonly OperationDefinition[] = [
     // May accept an invite or register the user, which a repeat would do again or fail on.
     retrySafe: false,
     sensitivity: 'admin',
+    mutates: true,
     scope: { account: 'none' },
   },
   {
@@ -90,6 +95,7 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'none',
     retrySafe: false,
     sensitivity: 'admin',
+    mutates: true,
     scope: { account: 'accountId' },
   },
   {
@@ -109,6 +115,7 @@ export const userOperations: readonly OperationDefinition[] = [
     // Writes the given fields as absolute values.
     retrySafe: true,
     sensitivity: 'admin',
+    mutates: true,
     scope: { account: 'accountId' },
   },
   {
@@ -127,6 +134,7 @@ export const userOperations: readonly OperationDefinition[] = [
     // With `sendInvite` a repeat emails another invite.
     retrySafe: false,
     sensitivity: 'admin',
+    mutates: true,
     scope: { account: 'accountId' },
   },
 ];

@@ -57,7 +57,14 @@ export const awsProxyEnvSchema = object({
   ...proxyTuning,
   IOTO_TOKEN_SECRET_ID: string().min(1),
   PAGE_TOKEN_SECRET_ID: string().min(1),
+  /** The access configuration as JSON (see `config/access.ts`); parsed by the handler. */
+  ACCESS_CONFIG: string().min(2),
 }).refine(checkLimits, limitsMessage);
+
+/** The deployed authorizer: the access configuration is all it needs. */
+export const awsAuthorizerEnvSchema = object({
+  ACCESS_CONFIG: string().min(2),
+});
 
 /**
  * The local gateway. With `IOTO_ENDPOINT` unset it starts the embedded simulator; the token
@@ -70,6 +77,8 @@ export const localGatewayEnvSchema = object({
   IOTO_TOKEN_FILE: string().min(1).optional(),
   PORT: integer(0, 65_535, 3_000),
   SIMULATOR_PORT: integer(0, 65_535, 0),
+  /** The access configuration file; the shipped development partners by default. */
+  ACCESS_CONFIG_FILE: string().min(1).default('bin/local/dev-access.json'),
 })
   .refine(checkLimits, limitsMessage)
   .refine((e) => e.IOTO_ENDPOINT === undefined || e.IOTO_TOKEN || e.IOTO_TOKEN_FILE, {

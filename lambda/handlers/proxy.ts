@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parseAccessConfigJson } from '../config/access';
 import { awsProxyEnvSchema, readEnv } from '../config/env';
 import { PageTokenSealer } from '../paging/page-token-sealer';
 import { createProxyHandler } from '../proxy/create-proxy-handler';
@@ -32,6 +33,7 @@ export const handler = createProxyHandler({
         ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS,
       }),
     logger: new Logger(),
+    access: parseAccessConfigJson(env.ACCESS_CONFIG, 'ACCESS_CONFIG'),
   }),
   tracer,
   metrics: new Metrics(),

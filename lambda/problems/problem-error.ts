@@ -82,6 +82,57 @@ export class InvalidPageTokenError extends ProblemError {
   }
 }
 
+/** No valid partner identity: a missing, invalid or expired access token. */
+export class UnauthorizedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(401, 'unauthorized', 'Unauthorized', {
+      detail: 'Send a valid OAuth 2.0 access token for this API as Authorization: Bearer <token>.',
+      headers: { 'www-authenticate': 'Bearer' },
+      ...options,
+    });
+  }
+}
+
+/** The gateway's authorizer denied the call (its policy does not cover this route). */
+export class ForbiddenError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(403, 'forbidden', 'Forbidden', {
+      detail: 'The access token does not allow this call.',
+      ...options,
+    });
+  }
+}
+
+/** The partner is not granted this operation (or is read-only and the operation writes). */
+export class OperationNotAllowedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(403, 'operation_not_allowed', 'Operation not allowed', {
+      detail: 'Your partner configuration does not grant this operation.',
+      ...options,
+    });
+  }
+}
+
+/** The request names an account outside the partner's scope, or names none when it must. */
+export class AccountNotAllowedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(403, 'account_not_allowed', 'Account not allowed', {
+      detail: 'The request must name one of your accounts, exactly as configured.',
+      ...options,
+    });
+  }
+}
+
+/** The request names a device outside the partner's scope. */
+export class DeviceNotAllowedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(403, 'device_not_allowed', 'Device not allowed', {
+      detail: 'The device is not one of yours.',
+      ...options,
+    });
+  }
+}
+
 export class NotFoundError extends ProblemError {
   constructor(options?: ProblemErrorOptions) {
     super(404, 'not_found', 'Not found', {

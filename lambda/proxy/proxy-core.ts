@@ -1,12 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { PartnerPolicy } from '../auth/scoped-partner-policy';
 import { operationKey } from '../catalog/index';
 import { hashRequestFields, type PageTokenSealer } from '../paging/page-token-sealer';
 import type { UpstreamCursor, UpstreamQuery } from '../paging/upstream-query';
 import type { IotoClient } from '../upstream/ioto-client';
 import { normalizeReply } from './normalize-response';
 import { parseJsonBody, resolveOperation } from './parse-request';
-import type { PartnerPolicy } from './partner-policy';
 import { requestIdOf } from './request-id';
 import type { RequestValidator } from './validate-request';
 
@@ -23,27 +23,31 @@ export interface ProxyDependencies {
 }
 
 /**
- * The proxy, one request at a time: route, parse, validate, authorize, open the page token,
- * forward to Ioto, normalize the reply, seal the next page tokens. Any step may throw a
- * `ProblemError`; the problem middleware renders it.
+ * The proxy, one request at a time: route, authorize the operation, parse, scope the account,
+ * validate, confirm the device, open the page token, forward to Ioto, normalize and filter the
+ * reply, seal the next page tokens. Any step may throw a `ProblemError`; the problem middleware
+ * renders it.
  */
 export function createProxyCore(deps: ProxyDependencies) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const definition = resolveOperation(event);
-    const body = parseJsonBody(event, deps.maxBodyBytes);
+    const admitted = deps.policy.authorize(definition, event);
+    const { call, body } = deps.policy.scope(admitted, parseJsonBody(event, deps.maxBodyBytes));
     const request = deps.validate(definition, body);
-    const { fields, audience } = await deps.policy.authorize({
-      operation: definition,
-      fields: request.fields,
-      event,
-    });
+    const { fields } = request;
 
     const key = operationKey(definition);
-    // The hash covers the fields actually forwarded, so a token only resumes the same query.
-    const binding = { operation: key, requestHash: hashRequestFields(fields), audience };
+    // The hash covers the fields actually forwarded, so a token only resumes the same query,
+    // and the audience binds it to the partner.
+    const binding = {
+      operation: key,
+      requestHash: hashRequestFields(fields),
+      audience: call.partner.id,
+    };
     const sealer = definition.paged ? await deps.sealer() : undefined;
     const position =
       request.pageToken === undefined ? undefined : sealer?.open(request.pageToken, binding);
+    await deps.policy.confirm(call, fields);
 
     const translation = definition.upstream;
     const query: UpstreamQuery = {
@@ -61,6 +65,7 @@ export function createProxyCore(deps: ProxyDependencies) {
     });
     deps.logger.info('forwarded', {
       requestId: requestIdOf(event),
+      partnerId: call.partner.id,
       operation: key,
       upstreamStatus: reply.status,
       attempts: reply.attempts,
@@ -69,17 +74,18 @@ export function createProxyCore(deps: ProxyDependencies) {
     });
 
     const normalized = normalizeReply(definition.response, definition.paged, reply);
+    const data = deps.policy.filter(call, normalized.data);
     const seal = (cursor: UpstreamCursor | undefined, direction: 'next' | 'prev') =>
       cursor === undefined || sealer === undefined
         ? null
         : sealer.seal({ ...binding, cursor, direction });
     const payload = definition.paged
       ? {
-          data: normalized.data,
+          data,
           nextPageToken: seal(normalized.next, 'next'),
           prevPageToken: seal(normalized.prev, 'prev'),
         }
-      : { data: normalized.data };
+      : { data };
     return {
       statusCode: 200,
       headers: { 'content-type': 'application/json' },

@@ -3,6 +3,7 @@ import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ProxyHandler } from '../../lambda/proxy/create-proxy-handler';
+import { fullAccessConfig } from '../support/access-fixtures';
 import { lambdaContext, restEvent } from '../support/api-gateway-event';
 import { captureOutput } from '../support/capture-output';
 import { IotoSimulator, SEED } from '../support/ioto-simulator';
@@ -59,13 +60,19 @@ beforeAll(async () => {
     IOTO_TOKEN_SECRET_ID: TOKEN_SECRET,
     PAGE_TOKEN_SECRET_ID: PAGE_SECRET,
     UPSTREAM_RETRY_BASE_DELAY_MS: '1',
+    ACCESS_CONFIG: JSON.stringify(fullAccessConfig(ACCOUNT)),
   });
 });
 
 afterAll(async () => {
   await simulator.close();
   output.restore();
-  for (const name of ['IOTO_ENDPOINT', 'IOTO_TOKEN_SECRET_ID', 'PAGE_TOKEN_SECRET_ID']) {
+  for (const name of [
+    'IOTO_ENDPOINT',
+    'IOTO_TOKEN_SECRET_ID',
+    'PAGE_TOKEN_SECRET_ID',
+    'ACCESS_CONFIG',
+  ]) {
     delete process.env[name];
   }
 });
@@ -150,6 +157,29 @@ describe('the deployed proxy handler', () => {
     expect(wrongMethod.statusCode).toBe(405);
     expect(wrongMethod.headers).toMatchObject({ allow: 'POST' });
     expect(simulator.requests).toHaveLength(0);
+  });
+
+  it('answers 401 unauthorized when no partner was identified, before calling Ioto', async () => {
+    const handler = await coldStart();
+    for (const partnerId of [null, 'someone-else']) {
+      const result = await handler(
+        restEvent({ path: '/v1/alert/find', partnerId }),
+        lambdaContext(),
+      );
+      expect(result.statusCode).toBe(401);
+      expect(parse(result)).toMatchObject({ code: 'unauthorized' });
+    }
+    expect(simulator.requests).toHaveLength(0);
+  });
+
+  it('fails its cold start, naming the field, on a bad access configuration', async () => {
+    const good = process.env.ACCESS_CONFIG;
+    process.env.ACCESS_CONFIG = JSON.stringify({ scope: 's', issuers: [], partners: [] });
+    try {
+      await expect(coldStart()).rejects.toThrow(/ACCESS_CONFIG.*issuers/);
+    } finally {
+      process.env.ACCESS_CONFIG = good;
+    }
   });
 
   it('never writes the token to a response or a log line', () => {

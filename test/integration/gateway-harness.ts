@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mintPartnerToken } from '../../bin/local/local-issuer';
 import { type RunningLocalGateway, startLocalGateway } from '../../bin/local/start-local-gateway';
+import type { AccessConfig } from '../../lambda/config/access';
 import { localGatewayEnvSchema, readEnv } from '../../lambda/config/env';
-import type { PartnerPolicy } from '../../lambda/proxy/partner-policy';
 import { secretsManagerTokenSource } from '../../lambda/upstream/secrets-token-source';
 import type { TokenSource } from '../../lambda/upstream/token-provider';
 import { captureOutput } from '../support/capture-output';
@@ -33,7 +37,7 @@ export interface CallResult {
  * Manager code path (Powertools Parameters over a mocked SDK client), the local gateway in
  * front, and every response and log line kept so the canary can be searched for at the end.
  */
-export async function startRig() {
+export async function startRig(access: AccessConfig, defaultPartner: string) {
   const canary = `CANARY-${randomBytes(16).toString('hex')}`;
   const output = captureOutput();
   const simulator = await IotoSimulator.start({ token: canary });
@@ -48,9 +52,14 @@ export async function startRig() {
   const responses: CallResult[] = [];
   const gateways: RunningLocalGateway[] = [];
 
-  const gatewayFor = async (
-    options: { tokenSource?: TokenSource; policy?: PartnerPolicy } = {},
-  ) => {
+  // A key of the run's own, so tests never touch the checkout's .local/ key.
+  const issuerKeyFile = join(
+    tmpdir(),
+    `ioto-bff-test-issuer-${randomBytes(6).toString('hex')}.json`,
+  );
+  const tokens: string[] = [];
+
+  const gatewayFor = async (options: { tokenSource?: TokenSource; logger?: Logger } = {}) => {
     const env = readEnv(localGatewayEnvSchema, {
       ...TEST_ENV,
       IOTO_ENDPOINT: simulator.endpoint,
@@ -60,13 +69,22 @@ export async function startRig() {
     const gateway = await startLocalGateway({
       env,
       tokenSource: options.tokenSource ?? secretsManagerTokenSource(provider, TOKEN_SECRET, 300),
-      ...(options.policy && { policy: options.policy }),
+      access,
+      issuerKeyFile,
+      ...(options.logger && { logger: options.logger }),
     });
     gateways.push(gateway);
     return gateway;
   };
 
   const gateway = await gatewayFor();
+
+  /** A fresh access token of the local issuer for a partner of `access`. */
+  const tokenFor = (partnerId: string): string => {
+    const token = mintPartnerToken(gateway.issuerKey, access, partnerId);
+    tokens.push(token);
+    return token;
+  };
 
   /** POSTs (or sends `init`) to the gateway and records the whole response. */
   const send = async (base: string, path: string, init: RequestInit): Promise<CallResult> => {
@@ -91,16 +109,23 @@ export async function startRig() {
     output,
     responses,
     gatewayFor,
+    tokenFor,
+    /** Every access token minted in this run (credentials too: they must not be logged). */
+    tokens,
     /** Rotates Ioto's token and the secret together, as an operator would. */
     rotate(): string {
       secretValue = simulator.rotateToken(`${canary}-rotated-${randomBytes(4).toString('hex')}`);
       return secretValue;
     },
     send,
-    call(path: string, body?: unknown, base = gateway.url) {
-      return send(base, path, {
+    /** POSTs a JSON body as a partner (the default partner unless `as` says otherwise). */
+    call(path: string, body?: unknown, options: { as?: string; base?: string } = {}) {
+      return send(options.base ?? gateway.url, path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${tokenFor(options.as ?? defaultPartner)}`,
+        },
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
     },

@@ -13,6 +13,8 @@ export interface RestEventInput {
   /** A raw body, sent as is (wins over `body`). */
   readonly rawBody?: string;
   readonly headers?: Record<string, string>;
+  /** The partner the authorizer identified (`tester` by default; `null` for none). */
+  readonly partnerId?: string | null;
 }
 
 /**
@@ -44,7 +46,14 @@ export function restEvent(input: RestEventInput): APIGatewayProxyEvent {
     requestContext: {
       accountId: '123456789012',
       apiId: 'abc123',
-      authorizer: { principalId: 'partner', integrationLatency: 12 },
+      authorizer:
+        input.partnerId === null
+          ? null
+          : {
+              principalId: input.partnerId ?? 'tester',
+              partnerId: input.partnerId ?? 'tester',
+              integrationLatency: 12,
+            },
       protocol: 'HTTP/1.1',
       httpMethod: method,
       identity: callerIdentity('203.0.113.10', 'partner-service/1.0'),

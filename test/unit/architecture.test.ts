@@ -22,7 +22,8 @@ const PURE_CORE = [
   'lambda/proxy/normalize-response.ts',
   'lambda/proxy/parse-request.ts',
   'lambda/proxy/validate-request.ts',
-  'lambda/proxy/partner-policy.ts',
+  'lambda/auth/partner-directory.ts',
+  'lambda/config/access.ts',
   'lambda/upstream/token-provider.ts',
 ];
 

@@ -699,3 +699,42 @@ describe('catalog module boundaries', () => {
     );
   });
 });
+
+describe('mutates', () => {
+  const READS = [
+    'account/find',
+    'account/get',
+    'action/find',
+    'action/get',
+    'alert/find',
+    'alert/get',
+    'dashboard/find',
+    'dashboard/get',
+    'device/find',
+    'device/get',
+    'generic/find',
+    'generic/get',
+    'metric/fetch',
+    'metric/getDeviceSchema',
+    'metric/getMetricList',
+    'store/get',
+    'user/find',
+    'user/get',
+    'user/getRoles',
+  ];
+
+  it('is false exactly for the operations that only read', () => {
+    expect(
+      catalog
+        .filter((op) => !op.mutates)
+        .map(operationKey)
+        .sort(),
+    ).toEqual(READS);
+  });
+
+  it('is true for every credential operation, since credentials can act', () => {
+    expect(catalog.filter((op) => op.sensitivity === 'credential').every((op) => op.mutates)).toBe(
+      true,
+    );
+  });
+});

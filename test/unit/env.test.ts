@@ -9,6 +9,7 @@ const aws = {
   IOTO_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com',
   IOTO_TOKEN_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ioto-token',
   PAGE_TOKEN_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:page-key',
+  ACCESS_CONFIG: '{"scope":"s","issuers":[],"partners":[]}',
 };
 
 describe('readEnv', () => {

@@ -1,0 +1,84 @@
+import { catalog, operationKey } from '../catalog/index';
+import type { OperationDefinition } from '../catalog/types';
+import { type AccessConfig, identityKey, type PartnerConfig } from '../config/access';
+
+/** A partner with its grants resolved against the catalog. */
+export interface Partner {
+  readonly id: string;
+  readonly config: PartnerConfig;
+  /** Exactly the operations it may call, after wildcards and read-only are applied. */
+  readonly operations: ReadonlySet<string>;
+  /** Its Ioto accounts, compared exactly. */
+  readonly accounts: ReadonlySet<string>;
+}
+
+/**
+ * Whether an operation can be confined to a partner's accounts: it names an account that the
+ * policy can set, or a device whose owner the policy can check. The others (actions, metric
+ * lists, device credentials, user roles and login) act on the whole device cloud.
+ */
+export const isScopable = (op: OperationDefinition): boolean =>
+  op.scope.account !== 'none' || op.scope.device !== undefined;
+
+/**
+ * What a `controller/*` wildcard grants: the controller's scopable read and write operations.
+ * Credential and admin operations, and operations that cannot be scoped, need their exact name.
+ */
+export const isWildcardGrantable = (op: OperationDefinition): boolean =>
+  (op.sensitivity === 'read' || op.sensitivity === 'write') && isScopable(op);
+
+/** Resolves a partner's grants: exact names, plus wildcards, minus writes when read-only. */
+export function grantedOperations(partner: PartnerConfig): Set<string> {
+  const exact = new Set(partner.operations);
+  const wildcards = new Set(
+    partner.operations.filter((g) => g.endsWith('/*')).map((g) => g.slice(0, -2)),
+  );
+  const granted = catalog.filter(
+    (op) =>
+      exact.has(operationKey(op)) || (wildcards.has(op.controller) && isWildcardGrantable(op)),
+  );
+  return new Set(granted.filter((op) => !(partner.readOnly && op.mutates)).map(operationKey));
+}
+
+/** Claims of a verified access token that identify its holder. */
+export interface TokenIdentity {
+  readonly iss: string;
+  readonly clientId?: string;
+  readonly sub?: string;
+}
+
+/** The partners of an access configuration, found by id or by token identity. */
+export class PartnerDirectory {
+  readonly #byId = new Map<string, Partner>();
+  readonly #byIdentity = new Map<string, Partner>();
+
+  constructor(config: AccessConfig) {
+    for (const partnerConfig of config.partners) {
+      const partner: Partner = Object.freeze({
+        id: partnerConfig.id,
+        config: partnerConfig,
+        operations: grantedOperations(partnerConfig),
+        accounts: new Set(partnerConfig.accounts),
+      });
+      this.#byId.set(partner.id, partner);
+      this.#byIdentity.set(identityKey(partnerConfig.identity), partner);
+    }
+  }
+
+  byId(id: string): Partner | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Machine clients are matched by `client_id` first, then by `sub`. */
+  byToken(identity: TokenIdentity): Partner | undefined {
+    const { iss, clientId, sub } = identity;
+    return (
+      (clientId === undefined
+        ? undefined
+        : this.#byIdentity.get(identityKey({ issuer: iss, clientId }))) ??
+      (sub === undefined
+        ? undefined
+        : this.#byIdentity.get(identityKey({ issuer: iss, subject: sub })))
+    );
+  }
+}

@@ -1,0 +1,197 @@
+import {
+  array,
+  boolean,
+  int,
+  number,
+  type output,
+  strictObject,
+  string,
+  union,
+  url,
+  enum as zodEnum,
+} from 'zod';
+import { catalog, operationKey } from '../catalog/index';
+
+/**
+ * Who may call ioto-bff, and what each partner may do: the one schema of the access
+ * configuration, validated when the CDK app synthesizes and when the local gateway or a Lambda
+ * starts. A bad configuration fails with a message naming the field, e.g.
+ * `partners[1].operations[0]: unknown operation "device/remove"`.
+ */
+
+const CONTROLLERS = new Set(catalog.map((op) => op.controller));
+const OPERATION_KEYS = new Set(catalog.map(operationKey));
+
+/** `controller/operation` exactly as in the catalog, or `controller/*`. */
+const grant = string().superRefine((value, ctx) => {
+  const [controller = '', operation] = value.split('/');
+  const known =
+    operation === '*'
+      ? CONTROLLERS.has(controller)
+      : OPERATION_KEYS.has(value as `${string}/${string}`);
+  if (!known) ctx.addIssue({ code: 'custom', message: `unknown operation "${value}"` });
+});
+
+/** Ids as Ioto spells them; compared exactly, never trimmed or case-folded. */
+const ioToId = string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be an Ioto id (letters, digits, . _ : -)');
+
+/** How a partner's access token is recognised: its issuer plus `client_id` or `sub`. */
+const partnerIdentity = union([
+  strictObject({ issuer: string().min(1), clientId: string().min(1).max(256) }),
+  strictObject({ issuer: string().min(1), subject: string().min(1).max(256) }),
+]);
+
+/** API Gateway usage-plan settings for the partner (consumed by the infrastructure). */
+const throttle = strictObject({
+  rateLimit: number().positive().max(10_000),
+  burstLimit: int().min(1).max(5_000),
+});
+const quota = strictObject({
+  limit: int().min(1),
+  period: zodEnum(['DAY', 'WEEK', 'MONTH']),
+});
+
+export const partnerSchema = strictObject({
+  /** Stable id: appears in logs, page-token bindings and usage plans. */
+  id: string()
+    .min(2)
+    .max(63)
+    .regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
+  description: string().max(256).optional(),
+  /**
+   * Operations it may call. Deny by default. A `controller/*` wildcard grants only the
+   * controller's scopable read and write operations: credential and admin operations, and those
+   * that cannot be scoped to an account (see the README), need their exact name.
+   */
+  operations: array(grant).max(200),
+  /** The Ioto accounts it may act on. */
+  accounts: array(ioToId).min(1).max(50),
+  /** Optional limit to some devices, by exact id or id prefix. */
+  devices: strictObject({
+    ids: array(ioToId).max(1000).optional(),
+    prefixes: array(ioToId).max(100).optional(),
+  })
+    .refine((d) => (d.ids?.length ?? 0) + (d.prefixes?.length ?? 0) > 0, {
+      message: 'list at least one device id or prefix, or leave devices out',
+    })
+    .optional(),
+  readOnly: boolean().default(false),
+  throttle: throttle.optional(),
+  quota: quota.optional(),
+  identity: partnerIdentity,
+});
+
+/** An issuer of partner access tokens: the stack's Cognito user pool or an external OIDC one. */
+export const issuerSchema = strictObject({
+  /** The exact `iss` claim. */
+  issuer: string().min(1),
+  /** Where its signing keys are; defaults to `{issuer}/.well-known/jwks.json`. */
+  jwksUri: url({ protocol: /^https?$/ }).optional(),
+  /** Required `aud` value(s), for issuers whose access tokens carry one (Cognito's do not). */
+  audience: array(string().min(1)).min(1).optional(),
+});
+
+export const accessConfigSchema = strictObject({
+  /**
+   * The OAuth scope an access token must carry to call the gateway, so that ID tokens and tokens
+   * minted for other APIs are refused.
+   */
+  scope: string().min(1).max(256).regex(/^\S+$/, 'must be one scope token'),
+  issuers: array(issuerSchema).min(1).max(10),
+  partners: array(partnerSchema).max(500),
+}).superRefine((config, ctx) => {
+  const ids = new Set<string>();
+  const identities = new Set<string>();
+  const issuers = new Set(config.issuers.map((i) => i.issuer));
+  config.partners.forEach((partner, index) => {
+    if (ids.has(partner.id)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partners', index, 'id'],
+        message: `duplicate partner id "${partner.id}"`,
+      });
+    }
+    ids.add(partner.id);
+    const who = identityKey(partner.identity);
+    if (identities.has(who)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partners', index, 'identity'],
+        message: 'another partner has the same identity',
+      });
+    }
+    identities.add(who);
+    if (!issuers.has(partner.identity.issuer)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partners', index, 'identity', 'issuer'],
+        message: 'is not one of the configured issuers',
+      });
+    }
+  });
+});
+
+export type AccessConfig = output<typeof accessConfigSchema>;
+export type PartnerConfig = output<typeof partnerSchema>;
+export type PartnerIdentity = PartnerConfig['identity'];
+
+/** The lookup key of a partner identity: issuer plus `client_id` or `sub`. */
+export function identityKey(identity: PartnerIdentity): string {
+  return 'clientId' in identity
+    ? JSON.stringify(['client_id', identity.issuer, identity.clientId])
+    : JSON.stringify(['sub', identity.issuer, identity.subject]);
+}
+
+/** Raised when the access configuration does not parse; the message names every bad field. */
+export class AccessConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AccessConfigError';
+  }
+}
+
+const fieldPath = (path: readonly PropertyKey[]) =>
+  path.reduce<string>(
+    (text, part) =>
+      typeof part === 'number'
+        ? `${text}[${part}]`
+        : text
+          ? `${text}.${String(part)}`
+          : String(part),
+    '',
+  );
+
+/** Validates an access configuration (already parsed from JSON); throws AccessConfigError. */
+export function parseAccessConfig(value: unknown, source = 'access configuration'): AccessConfig {
+  const parsed = accessConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${fieldPath(i.path) || '(root)'}: ${i.message}`);
+    throw new AccessConfigError(`Invalid ${source}: ${lines.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Parses JSON text, then validates it; JSON syntax errors are AccessConfigErrors too. */
+export function parseAccessConfigJson(text: string, source = 'access configuration'): AccessConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new AccessConfigError(`Invalid ${source}: not JSON (${(error as Error).message})`);
+  }
+  return parseAccessConfig(value, source);
+}
+
+/**
+ * The API Gateway API key value of a partner's usage plan. With API key source `AUTHORIZER` the
+ * key never leaves AWS: the authorizer returns it as `usageIdentifierKey` and the stack creates
+ * the key with the same value, so both sides derive it from the partner id. It is an identifier,
+ * not a secret (partners cannot present it).
+ */
+export function usageIdentifierKey(partnerId: string): string {
+  // API Gateway API keys are at least 20 characters long.
+  return `ioto-bff-usage-plan-key-${partnerId}`;
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOCAL_ISSUER } from '../../bin/local/local-issuer';
+import { catalog, operationKey } from '../../lambda/catalog/index';
+import {
+  type AccessConfig,
+  parseAccessConfig,
+  parseAccessConfigJson,
+} from '../../lambda/config/access';
+
+/** The gateway scope of every test configuration. */
+export const TEST_SCOPE = 'ioto-bff/partner-api';
+
+/**
+ * A configuration with one partner, `tester`, granted every catalog operation by exact name on
+ * one account: the contract tests of the proxy run as it.
+ */
+export function fullAccessConfig(accountId: string): AccessConfig {
+  return parseAccessConfig({
+    scope: TEST_SCOPE,
+    issuers: [{ issuer: LOCAL_ISSUER }],
+    partners: [
+      {
+        id: 'tester',
+        operations: catalog.map(operationKey),
+        accounts: [accountId],
+        identity: { issuer: LOCAL_ISSUER, clientId: 'tester-client' },
+      },
+    ],
+  });
+}
+
+/** The development access configuration `npm start` ships with (acme, globex, initech). */
+export function devAccessConfig(): AccessConfig {
+  const file = join(__dirname, '..', '..', 'bin', 'local', 'dev-access.json');
+  return parseAccessConfigJson(readFileSync(file, 'utf8'), file);
+}
