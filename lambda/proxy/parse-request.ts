@@ -70,7 +70,48 @@ export function parseJsonBody(
     throw new MalformedJsonError({ cause: error });
   }
   checkStructure(value, 0);
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    // JSON.parse keeps the last of duplicate keys, other parsers the first (RFC 8259 §4 leaves
+    // it open): refusing them closes a parser-differential path around the account scope.
+    throw new MalformedJsonError({ detail: 'The request body repeats an object key.' });
+  }
   return value;
+}
+
+/**
+ * The first object key that appears twice in one object of a JSON text, compared after escape
+ * decoding (`"\u0061ccountId"` is `accountId`). Call it only on text that parses.
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  // One entry per open container: the keys seen so far, or null for an array.
+  const open: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const keys = open.at(-1);
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === '{') {
+      open.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      open.push(null);
+    } else if (c === '}' || c === ']') {
+      open.pop();
+    } else if (c === ',') {
+      expectKey = open.at(-1) instanceof Set;
+    }
+  }
+  return undefined;
 }
 
 /** Deeper than any Ioto body (dashboards nest widgets in a few levels). */

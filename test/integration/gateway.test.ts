@@ -3,61 +3,13 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import { fullAccessConfig } from '../support/access-fixtures';
 import { SEED } from '../support/ioto-simulator';
+import { sampleRequests } from '../support/sample-requests';
 import { type CallResult, type Rig, startRig, TEST_ENV } from './gateway-harness';
 
 const [OWNER] = SEED.accounts;
 const DEVICE = SEED.deviceId;
 
-/** One valid partner request per catalog operation, against the simulator's seed data. */
-const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
-  'account/close': { id: OWNER.id },
-  'account/find': {},
-  'account/get': { id: OWNER.id },
-  'account/updateIdentity': { id: OWNER.id, name: 'Renamed' },
-  'action/find': { cloudId: SEED.cloudId },
-  'action/get': { cloudId: SEED.cloudId, type: 'email', id: SEED.actionId },
-  'action/invoke': { name: SEED.actionName, context: { deviceId: DEVICE } },
-  'alert/find': { accountId: OWNER.id },
-  'alert/get': { id: SEED.alertId },
-  'alert/remove': { id: SEED.alertId },
-  'alert/update': { id: SEED.alertId, resolved: true },
-  'dashboard/create': { name: 'Ops', layout: 'grid' },
-  'dashboard/find': {},
-  'dashboard/get': { id: SEED.dashboardId },
-  'dashboard/remove': { id: SEED.dashboardId },
-  'dashboard/update': { id: SEED.dashboardId, refresh: 30 },
-  'device/claim': { id: SEED.unclaimedId, accountId: OWNER.id },
-  'device/find': { accountId: OWNER.id, limit: 5 },
-  'device/get': { id: DEVICE, accountId: OWNER.id },
-  'device/getCreds': {},
-  'device/getSignedUrl': { id: DEVICE, command: 'get', filename: 'log.txt' },
-  'device/provision': { id: DEVICE },
-  'device/release': { id: DEVICE },
-  'generic/create': { _type: 'Event', deviceId: DEVICE, name: 'custom' },
-  'generic/find': { _type: 'Store', deviceId: DEVICE },
-  'generic/get': { _type: 'Event', id: SEED.eventId },
-  'generic/remove': { _type: 'Event', id: SEED.eventId },
-  'generic/update': { _type: 'Event', id: SEED.eventId, name: 'renamed' },
-  'metric/fetch': {
-    deviceId: DEVICE,
-    items: [{ namespace: SEED.metricNamespace, metric: SEED.metricName, statistic: 'avg' }],
-  },
-  'metric/getDeviceSchema': { cloudId: SEED.cloudId },
-  'metric/getMetricList': { cloudId: SEED.cloudId, namespace: SEED.metricNamespace },
-  'provision/getCerts': { id: DEVICE },
-  'provision/update': { id: DEVICE, product: SEED.products[0].id, version: '1.0.0' },
-  'provision/updateReport': { id: DEVICE, update: SEED.updateId, success: true },
-  'store/get': { deviceId: DEVICE, key: SEED.storeKey },
-  'store/set': { deviceId: DEVICE, key: 'mode', value: 'eco' },
-  'user/create': { email: 'new@acme.example', role: 'user' },
-  'user/find': {},
-  'user/get': { id: SEED.userId },
-  'user/getRoles': {},
-  'user/login': {},
-  'user/remove': { id: SEED.userId },
-  'user/update': { id: SEED.userId, first: 'Olive' },
-  'user/updateRole': { id: SEED.userId, role: 'admin' },
-};
+const SAMPLE_BODIES = sampleRequests(OWNER);
 
 let rig: Rig;
 

@@ -1,5 +1,9 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { parseJsonBody, resolveOperation } from '../../lambda/proxy/parse-request';
+import {
+  findDuplicateKey,
+  parseJsonBody,
+  resolveOperation,
+} from '../../lambda/proxy/parse-request';
 
 const route = (
   httpMethod: string,
@@ -139,5 +143,40 @@ describe('parseJsonBody', () => {
     expect(() => parseJsonBody(event(body, 'application/json', true), 1024)).toThrow(
       expect.objectContaining({ code: 'malformed_json' }),
     );
+  });
+});
+
+describe('findDuplicateKey', () => {
+  it.each([
+    ['{"a":1,"a":2}', 'a'],
+    ['{"accountId":"A","x":{"accountId":"B"},"accountId":"C"}', 'accountId'],
+    ['{"\\u0061ccountId":"A","accountId":"B"}', 'accountId'],
+    ['[{"a":1},{"b":{"c":[{"d":1,"d":2}]}}]', 'd'],
+    ['{"k\\"ey":1,"k\\"ey":2}', 'k"ey'],
+  ])('finds the duplicate in %s', (text, key) => {
+    expect(findDuplicateKey(text)).toBe(key);
+  });
+
+  it.each([
+    '{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}',
+    '{"a":"a","b":"a"}',
+    '["a","a"]',
+    '{"a":"{\\"a\\":1,\\"a\\":2}"}',
+    '{}',
+  ])('finds none in %s', (text) => {
+    expect(findDuplicateKey(text)).toBeUndefined();
+  });
+
+  it('makes parseJsonBody refuse a body with a repeated key', () => {
+    expect(() =>
+      parseJsonBody(
+        {
+          body: '{"accountId":"A","accountId":"B"}',
+          isBase64Encoded: false,
+          headers: { 'content-type': 'application/json' },
+        },
+        1024,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'malformed_json' }));
   });
 });

@@ -123,9 +123,17 @@ export const DEVICE_OPERATIONS: OperationTable = {
   provision: (state, { body }) =>
     json(certificatesFor(state.claimedDevice(requireString(body, 'id')))),
 
-  /** Answers the device record as it was before the release. */
+  /**
+   * Answers the device record as it was before the release. Release takes only the claim id
+   * (ref §3.5), so like the device-role operations it finds the device in whichever account
+   * holds it; an `accountId`, when sent, confines the search to that account.
+   */
   release: (state, { body }) => {
-    const device = state.deviceInAccount(state.account(body), requireString(body, 'id'));
+    const id = requireString(body, 'id');
+    const device =
+      body.accountId === undefined
+        ? state.claimedDevice(id)
+        : state.deviceInAccount(state.account(body), id);
     release(state, device);
     return json(device);
   },

@@ -1,0 +1,147 @@
+import { LOCAL_ISSUER } from '../../bin/local/local-issuer';
+import { grantedOperations, isWildcardGrantable } from '../../lambda/auth/partner-directory';
+import { catalog, operationKey } from '../../lambda/catalog/index';
+import {
+  AccessConfigError,
+  type PartnerConfig,
+  parseAccessConfig,
+  parseAccessConfigJson,
+  usageIdentifierKey,
+} from '../../lambda/config/access';
+import { devAccessConfig } from '../support/access-fixtures';
+
+const partner = (overrides: Record<string, unknown> = {}) => ({
+  id: 'acme',
+  operations: ['device/find'],
+  accounts: ['ACC1'],
+  identity: { issuer: LOCAL_ISSUER, clientId: 'acme-client' },
+  ...overrides,
+});
+const config = (partners: unknown[], overrides: Record<string, unknown> = {}) => ({
+  scope: 'ioto-bff/partner-api',
+  issuers: [{ issuer: LOCAL_ISSUER }],
+  partners,
+  ...overrides,
+});
+const grants = (overrides: Record<string, unknown>) =>
+  [
+    ...grantedOperations(
+      parseAccessConfig(config([partner(overrides)])).partners[0] as PartnerConfig,
+    ),
+  ].sort();
+
+describe('parseAccessConfig', () => {
+  it('accepts the shipped development configuration', () => {
+    expect(devAccessConfig().partners.map((p) => p.id)).toEqual(['acme', 'globex', 'initech']);
+  });
+
+  it.each([
+    [
+      'an unknown operation',
+      [partner({ operations: ['device/remove'] })],
+      /partners\[0\]\.operations\[0\]: unknown operation "device\/remove"/,
+    ],
+    [
+      'a wildcard on an unknown controller',
+      [partner({ operations: ['file/*'] })],
+      /partners\[0\]\.operations\[0\]/,
+    ],
+    ['no account', [partner({ accounts: [] })], /partners\[0\]\.accounts/],
+    [
+      'an account id with spaces',
+      [partner({ accounts: [' ACC1'] })],
+      /partners\[0\]\.accounts\[0\]/,
+    ],
+    ['a bad partner id', [partner({ id: 'Acme Corp' })], /partners\[0\]\.id/],
+    [
+      'a duplicate partner id',
+      [partner(), partner({ identity: { issuer: LOCAL_ISSUER, clientId: 'x' } })],
+      /partners\[1\]\.id: duplicate/,
+    ],
+    [
+      'a shared identity',
+      [partner(), partner({ id: 'other' })],
+      /partners\[1\]\.identity: another partner/,
+    ],
+    [
+      'an identity of an unknown issuer',
+      [partner({ identity: { issuer: 'https://x', clientId: 'c' } })],
+      /partners\[0\]\.identity\.issuer/,
+    ],
+    ['an unknown field', [partner({ admin: true })], /partners\[0\]/],
+    ['an empty device limit', [partner({ devices: {} })], /partners\[0\]\.devices/],
+    [
+      'a throttle without burst',
+      [partner({ throttle: { rateLimit: 10 } })],
+      /partners\[0\]\.throttle\.burstLimit/,
+    ],
+  ])('refuses %s, naming the field', (_name, partners, message) => {
+    expect(() => parseAccessConfig(config(partners))).toThrow(AccessConfigError);
+    expect(() => parseAccessConfig(config(partners))).toThrow(message);
+  });
+
+  it('refuses a configuration without issuers or scope', () => {
+    expect(() => parseAccessConfig(config([], { issuers: [] }))).toThrow(/issuers/);
+    expect(() => parseAccessConfig(config([], { scope: 'two scopes' }))).toThrow(/scope/);
+  });
+
+  it('reports JSON syntax errors as configuration errors', () => {
+    expect(() => parseAccessConfigJson('{"scope":', 'partners.json')).toThrow(
+      /Invalid partners\.json: not JSON/,
+    );
+  });
+
+  it('defaults readOnly to false', () => {
+    expect(parseAccessConfig(config([partner()])).partners[0]?.readOnly).toBe(false);
+  });
+});
+
+describe('grantedOperations', () => {
+  it('grants exact names', () => {
+    expect(grants({ operations: ['device/getCreds', 'user/create'] })).toEqual([
+      'device/getCreds',
+      'user/create',
+    ]);
+  });
+
+  it('grants through a wildcard only scopable read and write operations', () => {
+    expect(grants({ operations: ['device/*'] })).toEqual([
+      'device/claim',
+      'device/find',
+      'device/get',
+      'device/release',
+    ]);
+    expect(grants({ operations: ['user/*', 'account/*', 'action/*', 'provision/*'] })).toEqual([
+      'provision/update',
+      'provision/updateReport',
+    ]);
+  });
+
+  it.each(catalog.filter((op) => !isWildcardGrantable(op)).map(operationKey))(
+    'never grants %s through a wildcard',
+    (key) => {
+      const controller = key.split('/')[0];
+      expect(grants({ operations: [`${controller}/*`] })).not.toContain(key);
+    },
+  );
+
+  it('takes every mutating operation away from a read-only partner, even by exact name', () => {
+    expect(
+      grants({
+        readOnly: true,
+        operations: ['device/*', 'store/set', 'device/getCreds', 'account/get'],
+      }),
+    ).toEqual(['account/get', 'device/find', 'device/get']);
+  });
+
+  it('grants nothing by default', () => {
+    expect(grants({ operations: [] })).toEqual([]);
+  });
+});
+
+describe('usageIdentifierKey', () => {
+  it('is at least the 20 characters API Gateway requires, and distinct per partner', () => {
+    expect(usageIdentifierKey('ab').length).toBeGreaterThanOrEqual(20);
+    expect(usageIdentifierKey('acme')).not.toBe(usageIdentifierKey('globex'));
+  });
+});
