@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOCAL_ISSUER, loadOrCreateIssuerKey, signJwt } from '../../bin/local/local-issuer';
-import { devAccessConfig, TEST_SCOPE } from '../support/access-fixtures';
+import { loadOrCreateIssuerKey, signJwt } from '../../bin/local/local-issuer';
+import { devAccessConfig, globexClaims, nowSeconds } from '../support/access-fixtures';
 import { SEED } from '../support/ioto-simulator';
 import { type CallResult, type Rig, startRig } from './gateway-harness';
 
@@ -230,17 +230,8 @@ describe('page tokens', () => {
 });
 
 describe('access tokens', () => {
-  const now = () => Math.floor(Date.now() / 1000);
-  const claims = (overrides: Record<string, unknown> = {}) => ({
-    iss: LOCAL_ISSUER,
-    sub: 'globex-local-client',
-    client_id: 'globex-local-client',
-    scope: TEST_SCOPE,
-    token_use: 'access',
-    iat: now(),
-    exp: now() + 600,
-    ...overrides,
-  });
+  const now = nowSeconds;
+  const claims = globexClaims;
   const alg = (name: string) =>
     Buffer.from(JSON.stringify({ alg: name, typ: 'JWT' })).toString('base64url');
   const payload = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -35,3 +35,21 @@ export function devAccessConfig(): AccessConfig {
   const file = join(__dirname, '..', '..', 'bin', 'local', 'dev-access.json');
   return parseAccessConfigJson(readFileSync(file, 'utf8'), file);
 }
+
+/** Seconds since the epoch, as JWT times are written. */
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * The claims of a valid access token of globex from the local issuer, with `overrides` applied
+ * (`undefined` removes a claim): the starting point of every bad-token case.
+ */
+export const globexClaims = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  iss: LOCAL_ISSUER,
+  sub: 'globex-local-client',
+  client_id: 'globex-local-client',
+  scope: TEST_SCOPE,
+  token_use: 'access',
+  iat: nowSeconds(),
+  exp: nowSeconds() + 600,
+  ...overrides,
+});

@@ -19,7 +19,7 @@ import {
   stageRoutesArn,
 } from '../../lambda/auth/token-authorizer';
 import { usageIdentifierKey } from '../../lambda/config/access';
-import { devAccessConfig, TEST_SCOPE } from '../support/access-fixtures';
+import { devAccessConfig, globexClaims, nowSeconds } from '../support/access-fixtures';
 
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/v1/device/find';
 const access = devAccessConfig();
@@ -50,17 +50,8 @@ beforeAll(async () => {
   });
 });
 
-const now = () => Math.floor(Date.now() / 1000);
-const claims = (overrides: Record<string, unknown> = {}) => ({
-  iss: LOCAL_ISSUER,
-  sub: 'globex-local-client',
-  client_id: 'globex-local-client',
-  scope: TEST_SCOPE,
-  token_use: 'access',
-  iat: now(),
-  exp: now() + 600,
-  ...overrides,
-});
+const now = nowSeconds;
+const claims = globexClaims;
 const event = (token: string, methodArn = METHOD_ARN) => ({
   type: 'TOKEN' as const,
   authorizationToken: token,
