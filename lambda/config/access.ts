@@ -11,6 +11,7 @@ import {
   enum as zodEnum,
 } from 'zod';
 import { catalog, operationKey } from '../catalog/index';
+import { describeIssues } from './issues';
 
 /**
  * Who may call ioto-bff, and what each partner may do: the one schema of the access
@@ -39,7 +40,7 @@ const ioToId = string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be an Ioto id (letters, digits, . _ : -)');
 
 /** How a partner's access token is recognised: its issuer plus `client_id` or `sub`. */
-const partnerIdentity = union([
+export const partnerIdentitySchema = union([
   strictObject({ issuer: string().min(1), clientId: string().min(1).max(256) }),
   strictObject({ issuer: string().min(1), subject: string().min(1).max(256) }),
 ]);
@@ -81,7 +82,7 @@ export const partnerSchema = strictObject({
   readOnly: boolean().default(false),
   throttle: throttle.optional(),
   quota: quota.optional(),
-  identity: partnerIdentity,
+  identity: partnerIdentitySchema,
 });
 
 /** An issuer of partner access tokens: the stack's Cognito user pool or an external OIDC one. */
@@ -153,23 +154,11 @@ export class AccessConfigError extends Error {
   }
 }
 
-const fieldPath = (path: readonly PropertyKey[]) =>
-  path.reduce<string>(
-    (text, part) =>
-      typeof part === 'number'
-        ? `${text}[${part}]`
-        : text
-          ? `${text}.${String(part)}`
-          : String(part),
-    '',
-  );
-
 /** Validates an access configuration (already parsed from JSON); throws AccessConfigError. */
 export function parseAccessConfig(value: unknown, source = 'access configuration'): AccessConfig {
   const parsed = accessConfigSchema.safeParse(value);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${fieldPath(i.path) || '(root)'}: ${i.message}`);
-    throw new AccessConfigError(`Invalid ${source}: ${lines.join('; ')}`);
+    throw new AccessConfigError(`Invalid ${source}: ${describeIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -1,4 +1,5 @@
 import { number, object, prefault, string, url, type ZodType, enum as zodEnum } from 'zod';
+import { describeIssues } from './issues';
 
 /**
  * The only reader of `process.env` in ioto-bff. Each consumer parses its part once, at cold
@@ -98,8 +99,7 @@ export function readEnv<T>(
   const defined = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(defined);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigurationError(`Invalid configuration: ${lines.join('; ')}`);
+    throw new ConfigurationError(`Invalid configuration: ${describeIssues(parsed.error)}`);
   }
   return Object.freeze(parsed.data);
 }

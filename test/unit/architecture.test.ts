@@ -53,6 +53,22 @@ describe('module boundaries', () => {
     expect(importers).toEqual([]);
   });
 
+  it('lets lib/ import only the shared, dependency-free modules of lambda/', () => {
+    const shared = [
+      'lambda/catalog/index',
+      'lambda/config/access',
+      'lambda/config/issues',
+      'lambda/problems/to-problem',
+    ];
+    const reaches = sourceFiles('lib').flatMap((file) =>
+      importsOf(file)
+        .filter((s) => s.includes('lambda/'))
+        .map((s) => `${file} -> ${s.replace(/^(\.\.\/)+/, '')}`),
+    );
+    expect(reaches.length).toBeGreaterThan(0);
+    for (const line of reaches) expect(shared).toContain(line.split(' -> ')[1]);
+  });
+
   it('keeps the catalog free of runtime dependencies other than zod', () => {
     const external = sourceFiles('lambda/catalog')
       .flatMap(importsOf)

@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import {
+  array,
+  boolean,
+  int,
+  literal,
+  type output,
+  strictObject,
+  string,
+  union,
+  url,
+  enum as zodEnum,
+} from 'zod';
+import { partnerIdentitySchema, partnerSchema } from '../lambda/config/access';
+import { describeIssues } from '../lambda/config/issues';
+
+/**
+ * The deployment configuration of the ioto-bff stack: one zod schema, validated when the CDK
+ * app synthesizes. Every setting has a documented default except the Ioto endpoint, the
+ * identity provider's domain and the partners.
+ */
+
+/** Log retention periods CloudWatch Logs accepts, in days. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+/** A partner as deployed: with Cognito the stack creates its client, so `identity` is optional. */
+const deploymentPartnerSchema = partnerSchema.extend({
+  identity: partnerIdentitySchema.optional(),
+});
+
+/** `resource-server/scope`, as Cognito writes custom scopes. */
+const scope = string()
+  .regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, 'must be "<resource server>/<scope name>"')
+  .default('ioto-bff/partner-api');
+
+const cognitoIdentity = strictObject({
+  type: literal('cognito'),
+  /** Prefix of the Cognito hosted domain that serves `/oauth2/token`: unique in the region. */
+  domainPrefix: string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'must be lower-case letters, digits and dashes'),
+  scope,
+  /** Lifetime of partner access tokens (Cognito allows 5 minutes to 1 day). */
+  accessTokenMinutes: int().min(5).max(1440).default(60),
+});
+
+const oidcIdentity = strictObject({
+  type: literal('oidc'),
+  issuer: url({ protocol: /^https$/ }),
+  jwksUri: url({ protocol: /^https$/ }).optional(),
+  audience: array(string().min(1)).min(1).optional(),
+  scope,
+});
+
+export const deploymentConfigSchema = strictObject({
+  ioto: strictObject({
+    /** Base URL of the device cloud API, without `/tok`. */
+    endpoint: url({ protocol: /^https$/ }),
+    authScheme: zodEnum(['raw', 'bearer']).default('raw'),
+    /**
+     * An existing secret holding the CloudAPI token (by name or full ARN); without one the
+     * stack creates an empty secret for the operator to fill.
+     */
+    tokenSecret: union([
+      strictObject({ name: string().min(1).max(512) }),
+      strictObject({
+        arn: string().regex(
+          /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
+          'must be a secret ARN',
+        ),
+      }),
+    ]).optional(),
+  }),
+  identity: union([cognitoIdentity, oidcIdentity]),
+  partners: array(deploymentPartnerSchema).min(1).max(100),
+  limits: strictObject({
+    /** Deadline of the Ioto exchange of one request (retry included). */
+    upstreamTimeoutMs: int().min(500).max(25_000).default(8_000),
+    /** Proxy Lambda timeout: above the upstream deadline, below API Gateway's 29 s. */
+    proxyTimeoutSeconds: int().min(3).max(28).default(12),
+    proxyMemoryMb: int().min(256).max(4_096).default(512),
+    authorizerMemoryMb: int().min(128).max(2_048).default(256),
+    /** Reserved concurrency of the proxy: a ceiling that protects the Ioto cloud from bursts. */
+    proxyReservedConcurrency: int().min(1).max(1_000).default(50),
+    maxBodyBytes: int().min(1_024).max(6_000_000).default(262_144),
+    pageLimitDefault: int().min(1).max(1_000).default(25),
+    pageLimitMax: int().min(1).max(1_000).default(100),
+    tokenCacheSeconds: int().min(0).max(86_400).default(300),
+    pageTokenTtlSeconds: int().min(60).max(604_800).default(3_600),
+  }).prefault({}),
+  api: strictObject({
+    /** Stage-wide default throttling (per-partner limits come from the partner's usage plan). */
+    rateLimit: int().min(1).max(10_000).default(100),
+    burstLimit: int().min(1).max(5_000).default(200),
+    /** API Gateway's cache of authorizer results, per token (0 disables it). */
+    authorizerCacheSeconds: int().min(0).max(3_600).default(300),
+    /** The stage: URLs are `https://{api}.execute-api.{region}.amazonaws.com/{stage}/v1/...`. */
+    stageName: string()
+      .regex(/^[A-Za-z0-9_]+$/)
+      .default('prod'),
+    /** A custom domain (its ACM certificate must exist); the execute-api endpoint is disabled. */
+    customDomain: strictObject({
+      domainName: string().regex(
+        /^(?=.{1,253}$)([a-z0-9-]+\.)+[a-z]{2,}$/,
+        'must be a domain name',
+      ),
+      certificateArn: string().regex(
+        /^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate\/.+$/,
+        'must be an ACM certificate ARN',
+      ),
+    }).optional(),
+  }).prefault({}),
+  waf: strictObject({
+    enabled: boolean().default(true),
+    /** Requests per 5 minutes per client IP before the rate-based rule blocks. */
+    rateLimitPer5Minutes: int().min(100).max(2_000_000_000).default(2_000),
+  }).prefault({}),
+  monitoring: strictObject({
+    alarmEmail: string().email().optional(),
+    logRetentionDays: union(RETENTION_DAYS.map((d) => literal(d))).default(30),
+    /** Alarm thresholds. */
+    fiveXxRatePercent: int().min(1).max(100).default(5),
+    latencyP99Ms: int().min(100).max(29_000).default(5_000),
+  }).prefault({}),
+}).superRefine((config, ctx) => {
+  const { limits } = config;
+  // The proxy must outlive one upstream deadline plus its bookkeeping.
+  if (limits.upstreamTimeoutMs + 1_000 > limits.proxyTimeoutSeconds * 1_000) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'upstreamTimeoutMs'],
+      message: 'must be at least 1 s below limits.proxyTimeoutSeconds',
+    });
+  }
+  if (limits.pageLimitDefault > limits.pageLimitMax) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'pageLimitDefault'],
+      message: 'must not exceed limits.pageLimitMax',
+    });
+  }
+  config.partners.forEach((partner, index) => {
+    if (config.identity.type === 'oidc' && partner.identity === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partners', index, 'identity'],
+        message: 'is required with an external OIDC issuer (clientId or subject)',
+      });
+    }
+    if (config.identity.type === 'cognito' && partner.identity !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partners', index, 'identity'],
+        message: 'must be left out with Cognito: the stack creates each partner its app client',
+      });
+    }
+  });
+});
+
+export type DeploymentConfig = output<typeof deploymentConfigSchema>;
+export type DeploymentPartner = DeploymentConfig['partners'][number];
+
+/** Raised when the deployment configuration does not parse; names every bad field. */
+export class DeploymentConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeploymentConfigError';
+  }
+}
+
+/** Validates a deployment configuration; throws DeploymentConfigError naming the fields. */
+export function parseDeploymentConfig(
+  value: unknown,
+  source = 'deployment configuration',
+): DeploymentConfig {
+  const parsed = deploymentConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new DeploymentConfigError(`Invalid ${source}: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads the deployment configuration from CDK context: `config` (an object, for tests and
+ * pipelines) or else the JSON file named by `configFile` (cdk.json names the sample).
+ */
+export function loadDeploymentConfig(context: (key: string) => unknown): DeploymentConfig {
+  const inline = context('config');
+  if (inline !== undefined) return parseDeploymentConfig(inline, 'context "config"');
+  const file = context('configFile');
+  if (typeof file !== 'string') {
+    throw new DeploymentConfigError(
+      'Name a deployment configuration: cdk synth -c configFile=<file>.json',
+    );
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new DeploymentConfigError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new DeploymentConfigError(`Invalid ${file}: not JSON (${(error as Error).message})`);
+  }
+  return parseDeploymentConfig(value, file);
+}

@@ -1,0 +1,106 @@
+import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { DeploymentConfig } from './config';
+import { BffFunction } from './constructs/bff-function';
+import { IotoSecrets } from './constructs/ioto-secrets';
+import { Monitoring } from './constructs/monitoring';
+import { PartnerApi } from './constructs/partner-api';
+import { PartnerIdentity } from './constructs/partner-identity';
+import { WebFirewall } from './constructs/web-firewall';
+
+export interface IotoBffStackProps extends StackProps {
+  /** The validated deployment configuration. */
+  readonly config: DeploymentConfig;
+}
+
+/**
+ * ioto-bff in one stack: secrets, partner identity, the authorizer and proxy functions, the
+ * REST API with its usage plans, the web firewall and monitoring. Environment-agnostic: it
+ * synthesizes offline with no credentials and no lookups.
+ */
+export class IotoBffStack extends Stack {
+  readonly api: PartnerApi;
+  readonly proxy: BffFunction;
+  readonly authorizer: BffFunction;
+  readonly secrets: IotoSecrets;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: IotoBffStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const { limits } = config;
+    const logRetention = config.monitoring.logRetentionDays as RetentionDays;
+
+    this.secrets = new IotoSecrets(this, 'Secrets', { tokenSecret: config.ioto.tokenSecret });
+    const identity = new PartnerIdentity(this, 'Identity', {
+      identity: config.identity,
+      partners: config.partners,
+    });
+    // Tokens (client ids, the pool id) resolve at deploy time inside this JSON.
+    const accessConfig = this.toJsonString(identity.access);
+
+    this.authorizer = new BffFunction(this, 'AuthorizerFunction', {
+      handler: 'authorizer',
+      description: 'ioto-bff: verifies partner access tokens and maps them to partners',
+      memorySize: limits.authorizerMemoryMb,
+      timeout: Duration.seconds(10),
+      logRetention,
+      environment: { ACCESS_CONFIG: accessConfig },
+    });
+
+    // The schema keeps the upstream deadline below this timeout, itself below API Gateway's 29 s.
+    this.proxy = new BffFunction(this, 'ProxyFunction', {
+      handler: 'proxy',
+      description: 'ioto-bff: validates, authorizes and forwards partner calls to Ioto',
+      memorySize: limits.proxyMemoryMb,
+      timeout: Duration.seconds(limits.proxyTimeoutSeconds),
+      reservedConcurrentExecutions: limits.proxyReservedConcurrency,
+      logRetention,
+      environment: {
+        IOTO_ENDPOINT: config.ioto.endpoint,
+        IOTO_AUTH_SCHEME: config.ioto.authScheme,
+        IOTO_TOKEN_SECRET_ID: this.secrets.tokenSecretId,
+        PAGE_TOKEN_SECRET_ID: this.secrets.pageTokenKey.secretArn,
+        ACCESS_CONFIG: accessConfig,
+        UPSTREAM_TIMEOUT_MS: String(limits.upstreamTimeoutMs),
+        TOKEN_CACHE_SECONDS: String(limits.tokenCacheSeconds),
+        PAGE_TOKEN_TTL_SECONDS: String(limits.pageTokenTtlSeconds),
+        PAGE_LIMIT_DEFAULT: String(limits.pageLimitDefault),
+        PAGE_LIMIT_MAX: String(limits.pageLimitMax),
+        MAX_BODY_BYTES: String(limits.maxBodyBytes),
+      },
+    });
+    // Only the proxy may read either secret.
+    this.secrets.token.grantRead(this.proxy.role);
+    this.secrets.pageTokenKey.grantRead(this.proxy.role);
+
+    this.api = new PartnerApi(this, 'PartnerApi', {
+      proxy: this.proxy.function,
+      authorizer: this.authorizer.function,
+      api: config.api,
+      partners: config.partners,
+      logRetention,
+    });
+
+    if (config.waf.enabled) {
+      new WebFirewall(this, 'Firewall', {
+        api: this.api.api,
+        rateLimitPer5Minutes: config.waf.rateLimitPer5Minutes,
+      });
+    } else {
+      Validations.of(this.api.api).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'The operator switched the web firewall off in the deployment configuration (waf.enabled).',
+      });
+    }
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      api: this.api.api,
+      proxy: this.proxy.function,
+      authorizer: this.authorizer.function,
+      monitoring: config.monitoring,
+    });
+  }
+}

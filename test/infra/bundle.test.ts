@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { jwksOf, loadOrCreateIssuerKey, mintPartnerToken } from '../../bin/local/local-issuer';
+import { devAccessConfig } from '../support/access-fixtures';
+import { restEvent } from '../support/api-gateway-event';
+import { IotoSimulator } from '../support/ioto-simulator';
+import { type Origin, startOrigin } from '../support/origin-server';
+
+/**
+ * `npx cdk synth` as a user runs it on a fresh clone (sample configuration, no AWS credentials,
+ * real esbuild bundling), then the two bundles it produced, loaded by Node.js 24 in their own
+ * processes and invoked with API Gateway events against the Ioto simulator. This catches
+ * bundling and ESM mistakes that source-level tests cannot.
+ */
+const ROOT = join(__dirname, '..', '..');
+const run = promisify(execFile);
+const outDir = mkdtempSync(join(tmpdir(), 'ioto-bff-synth-'));
+
+/** The environment of a process with no AWS credentials whatsoever. */
+const withoutAws = () =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('CDK_')),
+  );
+
+let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+let simulator: IotoSimulator;
+let jwksServer: Origin;
+
+beforeAll(async () => {
+  await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-o', outDir], {
+    cwd: ROOT,
+    env: { ...withoutAws(), CI: 'true' },
+    timeout: 120_000,
+  });
+  template = JSON.parse(readFileSync(join(outDir, 'IotoBff.template.json'), 'utf8'));
+  simulator = await IotoSimulator.start();
+  jwksServer = await startOrigin();
+}, 150_000);
+
+afterAll(async () => {
+  await simulator?.close();
+  await jwksServer?.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+/** The bundled file of a function of the synthesized template. */
+const bundleOf = (prefix: string): string => {
+  const fn = Object.entries(template.Resources).find(
+    ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(prefix),
+  );
+  if (fn === undefined) throw new Error(`no function ${prefix} in the template`);
+  const key = String((fn[1].Properties.Code as { S3Key: string }).S3Key);
+  return join(outDir, `asset.${key.replace(/\.zip$/, '')}`, 'index.js');
+};
+
+/** Runs a bundle's handler once in a fresh Node.js 24 process. */
+async function invoke(bundle: string, env: Record<string, string>, event: unknown) {
+  const { stdout } = await run(process.execPath, [join(__dirname, 'support', 'run-bundle.cjs')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_PATH: join(ROOT, 'node_modules'),
+      AWS_REGION: 'eu-west-1',
+      POWERTOOLS_TRACE_DISABLED: 'true',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      BUNDLE: bundle,
+      EVENT: JSON.stringify(event),
+      ...env,
+    },
+    timeout: 30_000,
+  });
+  return JSON.parse(stdout) as { result?: Record<string, unknown>; error?: string };
+}
+
+describe('the synthesized app', () => {
+  it('synthesizes offline, with minified bundles and their source maps', () => {
+    for (const prefix of ['ProxyFunction', 'AuthorizerFunction']) {
+      const bundle = bundleOf(prefix);
+      expect(readFileSync(bundle, 'utf8').length).toBeGreaterThan(10_000);
+      expect(readFileSync(`${bundle}.map`, 'utf8')).toContain('"sources"');
+    }
+  });
+
+  it('runs the bundled proxy: a real call through Ioto succeeds', async () => {
+    const access = devAccessConfig();
+    const outcome = await invoke(
+      bundleOf('ProxyFunction'),
+      {
+        IOTO_ENDPOINT: simulator.endpoint,
+        IOTO_TOKEN_SECRET_ID: 'ioto-token',
+        PAGE_TOKEN_SECRET_ID: 'page-key',
+        ACCESS_CONFIG: JSON.stringify(access),
+        TEST_SECRETS: JSON.stringify({
+          'ioto-token': JSON.stringify({ token: simulator.token }),
+          'page-key': 'bundle-test-page-token-key-of-enough-length',
+        }),
+      },
+      restEvent({ path: '/v1/device/find', body: { limit: 3 }, partnerId: 'acme' }),
+    );
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.result?.statusCode).toBe(200);
+    const body = JSON.parse(String(outcome.result?.body)) as {
+      data: unknown[];
+      nextPageToken: unknown;
+    };
+    expect(body.data).toHaveLength(3);
+    expect(typeof body.nextPageToken).toBe('string');
+    expect(simulator.requests.at(-1)?.path).toBe('/tok/device/find');
+  });
+
+  it('runs the bundled authorizer: a partner token is verified against the issuer JWKS', async () => {
+    const key = await loadOrCreateIssuerKey(join(outDir, 'issuer-key.json'));
+    jwksServer.respond((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(jwksOf(key)));
+    });
+    const dev = devAccessConfig();
+    const access = {
+      ...dev,
+      issuers: dev.issuers.map((i) => ({
+        ...i,
+        jwksUri: `${jwksServer.url.replace('http:', 'https:')}/jwks.json`,
+      })),
+    };
+    const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/v1/device/find';
+    const allowed = await invoke(
+      bundleOf('AuthorizerFunction'),
+      { ACCESS_CONFIG: JSON.stringify(access) },
+      {
+        type: 'TOKEN',
+        authorizationToken: `Bearer ${mintPartnerToken(key, access, 'globex')}`,
+        methodArn,
+      },
+    );
+    expect(allowed.result).toMatchObject({
+      principalId: 'globex',
+      context: { partnerId: 'globex' },
+    });
+    const refused = await invoke(
+      bundleOf('AuthorizerFunction'),
+      { ACCESS_CONFIG: JSON.stringify(access) },
+      { type: 'TOKEN', authorizationToken: 'Bearer a.b.c', methodArn },
+    );
+    expect(refused.error).toBe('Unauthorized');
+  });
+});

@@ -1,0 +1,382 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { catalog } from '../../lambda/catalog/index';
+import { parseAccessConfigJson, usageIdentifierKey } from '../../lambda/config/access';
+import { awsAuthorizerEnvSchema, awsProxyEnvSchema } from '../../lambda/config/env';
+import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config';
+import { GATEWAY_PROBLEMS } from '../../lib/constructs/gateway-responses';
+import { configWith, SAMPLE_CONFIG, synthesize } from './stack-fixtures';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+const { template } = synthesize();
+const resources = template.toJSON().Resources as Resources;
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const functionNamed = (prefix: string) => {
+  const found = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix));
+  if (found === undefined) throw new Error(`no function ${prefix}`);
+  return found;
+};
+const envOf = (prefix: string) =>
+  (functionNamed(prefix)[1].Properties.Environment as { Variables: Record<string, unknown> })
+    .Variables;
+const roleOf = (prefix: string) =>
+  (functionNamed(prefix)[1].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '';
+/** A template value as deployed, with every reference replaced by a stand-in id. */
+const deployed = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(deployed).join(join[0]);
+  const ref = (value as { Ref?: string }).Ref ?? 'value';
+  return `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${ref.replace(/\W/g, '')}-AbCdEf`;
+};
+const statementsOfRole = (roleId: string) =>
+  ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+    .flatMap(
+      ([, p]) =>
+        (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+    );
+const secretIds = ofType('AWS::SecretsManager::Secret').map(([id]) => id);
+
+describe('the API', () => {
+  it('has one explicit POST resource per catalog operation and no catch-all', () => {
+    const methods = ofType('AWS::ApiGateway::Method');
+    expect(methods).toHaveLength(catalog.length);
+    const parts = ofType('AWS::ApiGateway::Resource').map(([, r]) => r.Properties.PathPart);
+    expect(parts).not.toContain('{proxy+}');
+    for (const op of catalog) expect(parts).toContain(op.operation);
+  });
+
+  it('puts the Lambda authorizer and a usage-plan key on every method', () => {
+    const [authorizerId] = ofType('AWS::ApiGateway::Authorizer').map(([id]) => id);
+    for (const [, method] of ofType('AWS::ApiGateway::Method')) {
+      expect(method.Properties).toMatchObject({
+        HttpMethod: 'POST',
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId },
+        ApiKeyRequired: true,
+        Integration: { Type: 'AWS_PROXY' },
+      });
+    }
+  });
+
+  it('uses a TOKEN authorizer on the Authorization header, cached 300 s by default', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 300,
+    });
+  });
+
+  it('takes API keys from the authorizer, is regional and keeps the default endpoint', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      ApiKeySourceType: 'AUTHORIZER',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      DisableExecuteApiEndpoint: false,
+    });
+  });
+
+  it('has one usage plan per partner, with its throttle, quota and derived key', () => {
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 2);
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      UsagePlanName: 'ioto-bff-acme',
+      Throttle: { RateLimit: 20, BurstLimit: 40 },
+      Quota: { Limit: 100000, Period: 'MONTH' },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      UsagePlanName: 'ioto-bff-globex',
+      Throttle: { RateLimit: 50, BurstLimit: 100 },
+    });
+    for (const id of ['acme', 'globex']) {
+      template.hasResourceProperties('AWS::ApiGateway::ApiKey', {
+        Value: usageIdentifierKey(id),
+        Enabled: true,
+      });
+    }
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
+  });
+
+  it.each(GATEWAY_PROBLEMS.map((p) => [p.type.responseType, p] as const))(
+    'rewrites the %s gateway response as an RFC 9457 problem',
+    (type, problem) => {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: String(problem.status),
+        ResponseParameters: Match.objectLike({
+          'gatewayresponse.header.Content-Type': "'application/problem+json'",
+          'gatewayresponse.header.x-request-id': 'context.requestId',
+        }),
+        ResponseTemplates: {
+          'application/json': Match.stringLikeRegexp(
+            `"code":"${problem.code}".*"requestId":"\\$context.requestId"`,
+          ),
+        },
+      });
+    },
+  );
+
+  it('logs JSON access lines and errors, traces with X-Ray and throttles by default', () => {
+    const [, stage] = ofType('AWS::ApiGateway::Stage')[0] ?? [];
+    const props = stage?.Properties as Record<string, unknown>;
+    expect(props.TracingEnabled).toBe(true);
+    const format = JSON.parse(
+      String((props.AccessLogSetting as { Format: string }).Format),
+    ) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      partner: '$context.authorizer.principalId',
+      route: '$context.resourcePath',
+      status: '$context.status',
+      latencyMs: '$context.responseLatency',
+      integrationLatencyMs: '$context.integration.latency',
+    });
+    expect(props.MethodSettings).toEqual([
+      expect.objectContaining({
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+      }),
+    ]);
+  });
+
+  it('protects the stage with WAF: managed common rules and a rate-based rule', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet' }),
+          },
+        }),
+        Match.objectLike({
+          Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
+        }),
+      ]),
+    });
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+
+  it('has no WAF when switched off', () => {
+    const off = synthesize(configWith({ waf: { enabled: false } })).template;
+    off.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
+  it('serves a custom domain and disables the execute-api endpoint when configured', () => {
+    const domain = synthesize(
+      configWith({
+        api: {
+          customDomain: {
+            domainName: 'iot.example.com',
+            certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+          },
+        },
+      }),
+    ).template;
+    domain.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
+    domain.hasResourceProperties('AWS::ApiGateway::DomainName', {
+      DomainName: 'iot.example.com',
+      SecurityPolicy: 'TLS_1_2',
+    });
+  });
+});
+
+describe('the functions', () => {
+  it.each(['Proxy', 'Authorizer'])('%s runs Node.js 24 on arm64 with active tracing', (name) => {
+    expect(functionNamed(`${name}Function`)[1].Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: expect.objectContaining({ POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' }),
+      },
+    });
+  });
+
+  it('keeps the upstream deadline below the proxy timeout, and that below 29 s, with reserved concurrency', () => {
+    const props = functionNamed('ProxyFunction')[1].Properties;
+    expect(Number(envOf('ProxyFunction').UPSTREAM_TIMEOUT_MS)).toBeLessThan(
+      Number(props.Timeout) * 1000,
+    );
+    expect(Number(props.Timeout)).toBeLessThan(29);
+    expect(props.ReservedConcurrentExecutions).toBe(50);
+  });
+
+  it('gives each function a log group with retention', () => {
+    const groups = ofType('AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(3);
+    for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(90);
+  });
+
+  it('passes secret ARNs, never secret values, in the environment', () => {
+    const env = envOf('ProxyFunction');
+    const tokenId = secretIds.find((id) => id.includes('IotoToken')) ?? '';
+    const keyId = secretIds.find((id) => id.includes('PageTokenKey')) ?? '';
+    expect(env.IOTO_TOKEN_SECRET_ID).toEqual({ Ref: tokenId });
+    expect(env.PAGE_TOKEN_SECRET_ID).toEqual({ Ref: keyId });
+    const text = JSON.stringify([
+      envOf('ProxyFunction'),
+      envOf('AuthorizerFunction'),
+      template.toJSON().Outputs,
+    ]);
+    expect(text).not.toMatch(/SecretString|resolve:secretsmanager|"token"/);
+  });
+
+  it('gives each function an environment its own schema accepts, access config included', () => {
+    const proxyEnv = Object.fromEntries(
+      Object.entries(envOf('ProxyFunction')).map(([k, v]) => [k, deployed(v)]),
+    );
+    expect(() => awsProxyEnvSchema.parse(proxyEnv)).not.toThrow();
+    const authorizerEnv = { ACCESS_CONFIG: deployed(envOf('AuthorizerFunction').ACCESS_CONFIG) };
+    expect(() => awsAuthorizerEnvSchema.parse(authorizerEnv)).not.toThrow();
+    const access = parseAccessConfigJson(authorizerEnv.ACCESS_CONFIG);
+    expect(access.partners.map((p) => p.id)).toEqual(['acme', 'globex']);
+    expect(access.issuers[0]?.issuer).toMatch(/^https:\/\/cognito-idp\./);
+    expect(proxyEnv.ACCESS_CONFIG).toBe(authorizerEnv.ACCESS_CONFIG);
+  });
+
+  it('lets only the proxy read the secrets, with exact actions on exact ARNs', () => {
+    const proxyStatements = statementsOfRole(roleOf('ProxyFunction'));
+    const secretStatements = proxyStatements.filter((s) =>
+      JSON.stringify(s.Action).includes('secretsmanager'),
+    );
+    // One statement per secret: exactly the read actions, exactly that secret.
+    expect(secretStatements).toHaveLength(secretIds.length);
+    for (const statement of secretStatements) {
+      expect(statement).toMatchObject({ Effect: 'Allow' });
+      expect([statement.Action].flat().sort()).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
+    }
+    expect(secretStatements.map((statement) => statement.Resource)).toEqual(
+      expect.arrayContaining(secretIds.map((id) => ({ Ref: id }))),
+    );
+    expect(JSON.stringify(statementsOfRole(roleOf('AuthorizerFunction')))).not.toContain(
+      'secretsmanager',
+    );
+    for (const [, policy] of ofType('AWS::IAM::Policy')) {
+      for (const statement of (
+        policy.Properties.PolicyDocument as { Statement: { Action: unknown }[] }
+      ).Statement) {
+        for (const action of [statement.Action].flat()) expect(String(action)).not.toContain('*');
+      }
+    }
+  });
+
+  it('grants an imported token secret by its exact ARN', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ioto-token-AbCdEf';
+    const imported = synthesize(
+      configWith({ ioto: { endpoint: 'https://ioto.example.com', tokenSecret: { arn } } }),
+    );
+    const json = JSON.stringify(imported.template.toJSON());
+    expect(json).toContain(arn);
+    imported.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+});
+
+describe('identity', () => {
+  it('creates a Cognito pool with a resource server, a domain and a client-credentials client per partner', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'ioto-bff',
+      Scopes: [Match.objectLike({ ScopeName: 'partner-api' })],
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'example-ioto-bff' });
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 2);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['client_credentials'],
+      // `{resource server}/{scope}`, joined from the resource server's identifier.
+      AllowedOAuthScopes: [{ 'Fn::Join': ['', [{ Ref: Match.anyValue() }, '/partner-api']] }],
+    });
+    const outputs = Object.keys(template.toJSON().Outputs as object);
+    expect(outputs.filter((o) => o.includes('ClientId'))).toHaveLength(2);
+  });
+
+  it('uses an external OIDC issuer instead when configured', () => {
+    const oidc = synthesize(
+      configWith({
+        identity: { type: 'oidc', issuer: 'https://login.example.com/', scope: 'ioto/partners' },
+        partners: [
+          {
+            id: 'acme',
+            operations: ['device/find'],
+            accounts: ['A1'],
+            identity: { issuer: 'https://login.example.com/', clientId: 'acme' },
+          },
+        ],
+      }),
+    ).template;
+    oidc.resourceCountIs('AWS::Cognito::UserPool', 0);
+    expect(JSON.stringify(oidc.toJSON())).toContain('https://login.example.com/');
+  });
+});
+
+describe('operations', () => {
+  it('has the five alarms, all notifying the encrypted SNS topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(5);
+    for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ProblemResponses',
+      Namespace: 'IotoBff',
+      Dimensions: Match.arrayWith([{ Name: 'code', Value: 'upstream_auth_failed' }]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+    });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('subscribes an email when configured', () => {
+    synthesize(
+      configWith({ monitoring: { alarmEmail: 'ops@example.com' } }),
+    ).template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+});
+
+describe('the deployment configuration', () => {
+  it('documents the sample as valid', () => {
+    expect(() => parseDeploymentConfig(SAMPLE_CONFIG)).not.toThrow();
+  });
+
+  it.each([
+    [
+      'an unknown operation',
+      { partners: [{ id: 'acme', operations: ['device/remove'], accounts: ['A'] }] },
+      /partners\[0\]\.operations\[0\]: unknown operation/,
+    ],
+    ['an http endpoint', { ioto: { endpoint: 'http://ioto.example.com' } }, /ioto\.endpoint/],
+    [
+      'a deadline beyond the proxy timeout',
+      { limits: { upstreamTimeoutMs: 12_000, proxyTimeoutSeconds: 12 } },
+      /limits\.upstreamTimeoutMs/,
+    ],
+    [
+      'a proxy timeout beyond API Gateway',
+      { limits: { proxyTimeoutSeconds: 30 } },
+      /limits\.proxyTimeoutSeconds/,
+    ],
+    [
+      'an identity with Cognito',
+      {
+        partners: [
+          { id: 'a', operations: [], accounts: ['A'], identity: { issuer: 'x', clientId: 'y' } },
+        ],
+      },
+      /partners\[0\]\.identity/,
+    ],
+    ['no partners', { partners: [] }, /partners/],
+    ['a bad retention', { monitoring: { logRetentionDays: 10 } }, /monitoring\.logRetentionDays/],
+  ])('refuses %s, naming the field', (_name, overrides, message) => {
+    expect(() => parseDeploymentConfig({ ...SAMPLE_CONFIG, ...overrides })).toThrow(
+      DeploymentConfigError,
+    );
+    expect(() => parseDeploymentConfig({ ...SAMPLE_CONFIG, ...overrides })).toThrow(message);
+  });
+});

@@ -1,0 +1,30 @@
+// Loads one bundled Lambda file, as the Node.js 24 runtime would, and invokes its handler once.
+// Secrets Manager is faked with aws-sdk-client-mock (the SDK is external to the bundle, as on
+// Lambda, and resolves to the project's copy through NODE_PATH); https requests are carried
+// over plain http so a JWKS can be served from loopback. Prints {result} or {error} as JSON.
+const http = require('node:http');
+const https = require('node:https');
+const { mockClient } = require('aws-sdk-client-mock');
+const { GetSecretValueCommand, SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
+
+const secrets = JSON.parse(process.env.TEST_SECRETS ?? '{}');
+mockClient(SecretsManagerClient)
+  .on(GetSecretValueCommand)
+  .callsFake(async (input) => {
+    if (!(input.SecretId in secrets))
+      throw new Error(`ResourceNotFoundException: ${input.SecretId}`);
+    return { SecretString: secrets[input.SecretId] };
+  });
+https.request = (url, options, callback) =>
+  http.request(String(url).replace(/^https:/, 'http:'), options, callback);
+
+const context = {
+  functionName: 'bundle-test',
+  awsRequestId: 'bundle-test-request',
+  getRemainingTimeInMillis: () => 10_000,
+};
+const { handler } = require(process.env.BUNDLE);
+handler(JSON.parse(process.env.EVENT ?? '{}'), context).then(
+  (result) => process.stdout.write(JSON.stringify({ result })),
+  (error) => process.stdout.write(JSON.stringify({ error: String(error?.message ?? error) })),
+);
