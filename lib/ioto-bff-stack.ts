@@ -1,13 +1,38 @@
 import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { DeploymentConfig } from './config';
+import type { AccessConfig } from '../lambda/config/access';
+import { type DeploymentConfig, DeploymentConfigError } from './config';
 import { BffFunction } from './constructs/bff-function';
 import { IotoSecrets } from './constructs/ioto-secrets';
 import { Monitoring } from './constructs/monitoring';
 import { PartnerApi } from './constructs/partner-api';
 import { PartnerIdentity } from './constructs/partner-identity';
 import { WebFirewall } from './constructs/web-firewall';
+
+/** Lambda allows 4 KB of environment variables per function, names and values together. */
+const LAMBDA_ENVIRONMENT_BYTES = 4096;
+/** What the proxy's other variables take, generously (ARNs, endpoint, limits, Powertools). */
+const OTHER_VARIABLES_BYTES = 900;
+/** A deploy-time value: a region (≤ 14), a pool id (≤ 24), a client id (26), with margin. */
+const RESOLVED_TOKEN_BYTES = 32;
+
+/**
+ * The access configuration travels to both functions as `ACCESS_CONFIG`; fail the synth, not
+ * the deployment, when the partners no longer fit Lambda's environment limit.
+ */
+function checkEnvironmentSize(access: AccessConfig): void {
+  const bytes = Buffer.byteLength(
+    JSON.stringify(access).replace(/\$\{Token\[[^\]]+\]\}/g, 'x'.repeat(RESOLVED_TOKEN_BYTES)),
+  );
+  if (bytes + OTHER_VARIABLES_BYTES > LAMBDA_ENVIRONMENT_BYTES) {
+    throw new DeploymentConfigError(
+      `Invalid deployment configuration: partners: the access configuration needs about ${bytes} bytes, ` +
+        `more than the ${LAMBDA_ENVIRONMENT_BYTES - OTHER_VARIABLES_BYTES} bytes left in the Lambda ` +
+        'environment (4 KB); use wildcards in operations or fewer partners per stack.',
+    );
+  }
+}
 
 export interface IotoBffStackProps extends StackProps {
   /** The validated deployment configuration. */
@@ -37,8 +62,16 @@ export class IotoBffStack extends Stack {
       identity: config.identity,
       partners: config.partners,
     });
+    // What the functions need of the access configuration: usage plans stay in API Gateway.
+    const runtimeAccess: AccessConfig = {
+      ...identity.access,
+      partners: identity.access.partners.map(
+        ({ throttle, quota, description, ...partner }) => partner,
+      ),
+    };
+    checkEnvironmentSize(runtimeAccess);
     // Tokens (client ids, the pool id) resolve at deploy time inside this JSON.
-    const accessConfig = this.toJsonString(identity.access);
+    const accessConfig = this.toJsonString(runtimeAccess);
 
     this.authorizer = new BffFunction(this, 'AuthorizerFunction', {
       handler: 'authorizer',

@@ -122,6 +122,11 @@ export class PartnerIdentity extends Construct {
       description: 'Where partners get access tokens (client credentials grant)',
     });
     new CfnOutput(this, 'Scope', { value: identity.scope, description: 'The scope to request' });
+    new CfnOutput(this, 'UserPoolId', {
+      value: pool.userPoolId,
+      description:
+        'The partner user pool (app client secrets: aws cognito-idp describe-user-pool-client)',
+    });
     this.userPool = pool;
     this.clients = clients;
     this.access = parseAccessConfig({ scope: identity.scope, issuers: [{ issuer }], partners });

@@ -341,6 +341,18 @@ describe('operations', () => {
 });
 
 describe('the deployment configuration', () => {
+  it('fails the synth, not the deployment, when the partners outgrow the Lambda environment', () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      id: `partner-${i}`,
+      operations: ['device/find', 'device/get', 'generic/find', 'generic/get', 'store/get'],
+      accounts: [`01JHB4Z6QKAC0000000000${String(i).padStart(4, '0')}`],
+    }));
+    expect(() => synthesize(configWith({ partners: many }))).toThrow(
+      /partners: the access configuration needs about \d+ bytes/,
+    );
+    expect(() => synthesize(configWith({ partners: many.slice(0, 5) }))).not.toThrow();
+  });
+
   it('documents the sample as valid', () => {
     expect(() => parseDeploymentConfig(SAMPLE_CONFIG)).not.toThrow();
   });
