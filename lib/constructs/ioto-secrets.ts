@@ -1,4 +1,4 @@
-import { SecretValue, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config';
@@ -25,8 +25,11 @@ export class IotoSecrets extends Construct {
       const created = new Secret(this, 'IotoToken', {
         description:
           'EmbedThis Ioto CloudAPI token used by ioto-bff. Put {"token": "<CloudAPI token>"} here.',
-        // A placeholder, not a credential: an empty token is refused (token_unavailable).
+        // A placeholder, not a credential: an empty token is refused (token_unavailable). The
+        // template never changes it, so CloudFormation never overwrites the operator's token.
         secretStringValue: SecretValue.unsafePlainText('{"token":""}'),
+        // The operator's token outlives a teardown or a replacement of the stack.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       Validations.of(created).acknowledge({
         id: 'AwsSolutions-SMG4',

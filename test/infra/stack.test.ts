@@ -6,7 +6,10 @@ import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config';
 import { GATEWAY_PROBLEMS } from '../../lib/constructs/gateway-responses';
 import { configWith, SAMPLE_CONFIG, synthesize } from './stack-fixtures';
 
-type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }
+>;
 
 const { template } = synthesize();
 const resources = template.toJSON().Resources as Resources;
@@ -262,6 +265,13 @@ describe('the functions', () => {
         for (const action of [statement.Action].flat()) expect(String(action)).not.toContain('*');
       }
     }
+  });
+
+  it('keeps a created token secret when the stack goes, and never overwrites its value', () => {
+    const [, token] =
+      ofType('AWS::SecretsManager::Secret').find(([id]) => id.includes('IotoToken')) ?? [];
+    expect(token).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(token?.Properties.SecretString).toBe('{"token":""}');
   });
 
   it('grants an imported token secret by its exact ARN', () => {
