@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,6 +76,35 @@ async function invoke(bundle: string, env: Record<string, string>, event: unknow
 }
 
 describe('the synthesized app', () => {
+  it('refuses to synthesize a bad configuration, naming the field', async () => {
+    const bad = join(outDir, 'bad-config.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        ioto: { endpoint: 'https://ioto.example.com' },
+        identity: { type: 'cognito', domainPrefix: 'x' },
+        partners: [{ id: 'acme', operations: ['device/remove'], accounts: ['A1'] }],
+      }),
+    );
+    const failure = await run(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--no-notices', '-c', `configFile=${bad}`],
+      {
+        cwd: ROOT,
+        env: { ...withoutAws(), CI: 'true' },
+        timeout: 60_000,
+      },
+    ).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failure?.code).not.toBe(0);
+    expect(failure?.stderr).toContain(
+      'partners[0].operations[0]: unknown operation "device/remove"',
+    );
+    expect(failure?.stderr).not.toMatch(/\bat .+\.ts:\d+/);
+  });
+
   it('synthesizes offline, with minified bundles and their source maps', () => {
     for (const prefix of ['ProxyFunction', 'AuthorizerFunction']) {
       const bundle = bundleOf(prefix);
