@@ -24,7 +24,7 @@ export interface ProxyDependencies {
 
 /**
  * The proxy, one request at a time: route, authorize the operation, parse, scope the account,
- * validate, confirm the device, open the page token, forward to Ioto, normalize and filter the
+ * validate, open the page token, confirm the device, forward to Ioto, normalize and filter the
  * reply, seal the next page tokens. Any step may throw a `ProblemError`; the problem middleware
  * renders it.
  */

@@ -6,9 +6,11 @@
  * Loops are bounded; everything listens on 127.0.0.1 and stops by itself.
  */
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { mintPartnerToken } from '../../bin/local/local-issuer';
 import { startLocalGateway } from '../../bin/local/start-local-gateway';
 import { localGatewayEnvSchema, readEnv } from '../../lambda/config/env';
 import { SEED } from '../support/ioto-simulator';
@@ -54,6 +56,7 @@ function measureBundle(): void {
           IOTO_ENDPOINT: 'https://ioto.example.com',
           IOTO_TOKEN_SECRET_ID: 'ioto-token',
           PAGE_TOKEN_SECRET_ID: 'page-key',
+          ACCESS_CONFIG: readFileSync(join(ROOT, 'bin', 'local', 'dev-access.json'), 'utf8'),
           AWS_REGION: 'eu-west-1',
           POWERTOOLS_TRACE_DISABLED: 'true',
         },
@@ -71,14 +74,19 @@ function measureBundle(): void {
 
 async function measureGateway(): Promise<void> {
   const env = readEnv(localGatewayEnvSchema, { PORT: '0', POWERTOOLS_LOG_LEVEL: 'ERROR' });
-  const gateway = await startLocalGateway({ env });
-  const owner = SEED.accounts[0];
-  const body = JSON.stringify({ id: SEED.deviceId, accountId: owner.id });
+  const gateway = await startLocalGateway({
+    env,
+    issuerKeyFile: join(tmpdir(), `ioto-bff-bench-${process.pid}.json`),
+  });
+  // As the development partner acme: authorizer (cached per token, as API Gateway does), policy
+  // and proxy are all on the measured path.
+  const authorization = `Bearer ${mintPartnerToken(gateway.issuerKey, gateway.access, 'acme')}`;
+  const body = JSON.stringify({ id: SEED.deviceId });
   const call = async () => {
     const started = performance.now();
     const response = await fetch(`${gateway.url}/v1/device/get`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization },
       body,
     });
     await response.arrayBuffer();
