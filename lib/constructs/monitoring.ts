@@ -74,24 +74,20 @@ export class Monitoring extends Construct {
       label: '5XX rate (%)',
       period: Duration.minutes(5),
     });
-    const throttles = new MathExpression({
-      expression: 'proxyThrottles + authorizerThrottles',
-      usingMetrics: {
-        proxyThrottles: proxy.metricThrottles({ period: Duration.minutes(5) }),
-        authorizerThrottles: authorizer.metricThrottles({ period: Duration.minutes(5) }),
-      },
-      label: 'Lambda throttles',
-      period: Duration.minutes(5),
-    });
-    const errors = new MathExpression({
-      expression: 'proxyErrors + authorizerErrors',
-      usingMetrics: {
-        proxyErrors: proxy.metricErrors({ period: Duration.minutes(5) }),
-        authorizerErrors: authorizer.metricErrors({ period: Duration.minutes(5) }),
-      },
-      label: 'Lambda errors',
-      period: Duration.minutes(5),
-    });
+    /** The sum of one Lambda metric over both functions (ids unique within a graph). */
+    const bothFunctions = (name: string, metric: (fn: IFunction) => Metric) =>
+      new MathExpression({
+        expression: `${name}Proxy + ${name}Authorizer`,
+        usingMetrics: {
+          [`${name}Proxy`]: metric(proxy),
+          [`${name}Authorizer`]: metric(authorizer),
+        },
+        label: `Lambda ${name}`,
+        period: Duration.minutes(5),
+      });
+    const fiveMinutes = { period: Duration.minutes(5) };
+    const throttles = bothFunctions('throttles', (fn) => fn.metricThrottles(fiveMinutes));
+    const errors = bothFunctions('errors', (fn) => fn.metricErrors(fiveMinutes));
 
     const alarm = (
       name: string,

@@ -1,6 +1,6 @@
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { configWith, synthesize } from './stack-fixtures';
+import { configWith, OIDC_OVERRIDES, synthesize } from './stack-fixtures';
 
 /** Every finding of a pack on the app, acknowledged ones excluded, as readable lines. */
 const findings = (
@@ -24,15 +24,7 @@ describe('cdk-nag', () => {
           endpoint: 'https://ioto.example.com',
           tokenSecret: { name: 'ioto/cloudapi-token' },
         },
-        identity: { type: 'oidc', issuer: 'https://login.example.com/', scope: 'ioto/partners' },
-        partners: [
-          {
-            id: 'acme',
-            operations: ['device/find'],
-            accounts: ['A1'],
-            identity: { issuer: 'https://login.example.com/', clientId: 'acme' },
-          },
-        ],
+        ...OIDC_OVERRIDES,
       }),
     ],
   ])('reports no unacknowledged AwsSolutions or Serverless finding with %s', (_name, config) => {

@@ -20,3 +20,16 @@ export function synthesize(config: DeploymentConfig = configWith()) {
   const stack = new IotoBffStack(app, 'IotoBffTest', { config });
   return { app, stack, template: Template.fromStack(stack) };
 }
+
+/** An external OIDC issuer instead of Cognito, with one partner it identifies by client id. */
+export const OIDC_OVERRIDES = {
+  identity: { type: 'oidc', issuer: 'https://login.example.com/', scope: 'ioto/partners' },
+  partners: [
+    {
+      id: 'acme',
+      operations: ['device/find'],
+      accounts: ['A1'],
+      identity: { issuer: 'https://login.example.com/', clientId: 'acme' },
+    },
+  ],
+};

@@ -4,7 +4,7 @@ import { parseAccessConfigJson, usageIdentifierKey } from '../../lambda/config/a
 import { awsAuthorizerEnvSchema, awsProxyEnvSchema } from '../../lambda/config/env';
 import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config';
 import { GATEWAY_PROBLEMS } from '../../lib/constructs/gateway-responses';
-import { configWith, SAMPLE_CONFIG, synthesize } from './stack-fixtures';
+import { configWith, OIDC_OVERRIDES, SAMPLE_CONFIG, synthesize } from './stack-fixtures';
 
 type Resources = Record<
   string,
@@ -306,15 +306,7 @@ describe('identity', () => {
   it('uses an external OIDC issuer instead when configured', () => {
     const oidc = synthesize(
       configWith({
-        identity: { type: 'oidc', issuer: 'https://login.example.com/', scope: 'ioto/partners' },
-        partners: [
-          {
-            id: 'acme',
-            operations: ['device/find'],
-            accounts: ['A1'],
-            identity: { issuer: 'https://login.example.com/', clientId: 'acme' },
-          },
-        ],
+        ...OIDC_OVERRIDES,
       }),
     ).template;
     oidc.resourceCountIs('AWS::Cognito::UserPool', 0);
