@@ -1,7 +1,7 @@
 import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { AccessConfig } from '../lambda/config/access';
+import { compactAccessConfig } from '../lambda/config/access';
 import { type DeploymentConfig, DeploymentConfigError } from './config';
 import { BffFunction } from './constructs/bff-function';
 import { IotoSecrets } from './constructs/ioto-secrets';
@@ -21,7 +21,7 @@ const RESOLVED_TOKEN_BYTES = 32;
  * The access configuration travels to both functions as `ACCESS_CONFIG`; fail the synth, not
  * the deployment, when the partners no longer fit Lambda's environment limit.
  */
-function checkEnvironmentSize(access: AccessConfig): void {
+function checkEnvironmentSize(access: Record<string, unknown>): void {
   const bytes = Buffer.byteLength(
     JSON.stringify(access).replace(/\$\{Token\[[^\]]+\]\}/g, 'x'.repeat(RESOLVED_TOKEN_BYTES)),
   );
@@ -62,13 +62,8 @@ export class IotoBffStack extends Stack {
       identity: config.identity,
       partners: config.partners,
     });
-    // What the functions need of the access configuration: usage plans stay in API Gateway.
-    const runtimeAccess: AccessConfig = {
-      ...identity.access,
-      partners: identity.access.partners.map(
-        ({ throttle, quota, description, ...partner }) => partner,
-      ),
-    };
+    // What the functions need of the access configuration, in its compact form.
+    const runtimeAccess = compactAccessConfig(identity.access);
     checkEnvironmentSize(runtimeAccess);
     // Tokens (client ids, the pool id) resolve at deploy time inside this JSON.
     const accessConfig = this.toJsonString(runtimeAccess);

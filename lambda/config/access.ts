@@ -154,9 +154,47 @@ export class AccessConfigError extends Error {
   }
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * With exactly one issuer, a partner identity may leave its `issuer` out: it is that issuer.
+ * This is the compact form the stack passes to the functions (see {@link compactAccessConfig}).
+ */
+function withSoleIssuer(value: unknown): unknown {
+  if (!isRecord(value) || !Array.isArray(value.issuers) || value.issuers.length !== 1) return value;
+  if (!Array.isArray(value.partners)) return value;
+  const [only] = value.issuers as unknown[];
+  const issuer = isRecord(only) ? only.issuer : undefined;
+  return {
+    ...value,
+    partners: value.partners.map((partner: unknown) =>
+      isRecord(partner) && isRecord(partner.identity) && !Object.hasOwn(partner.identity, 'issuer')
+        ? { ...partner, identity: { issuer, ...partner.identity } }
+        : partner,
+    ),
+  };
+}
+
+/**
+ * The access configuration as the functions need it, as small as it goes: Lambda allows 4 KB
+ * of environment. Usage-plan settings (API Gateway's business) and descriptions are left out,
+ * and so is each identity's issuer when there is only one. {@link parseAccessConfig} reads it.
+ */
+export function compactAccessConfig(access: AccessConfig): Record<string, unknown> {
+  const sole = access.issuers.length === 1 ? access.issuers[0]?.issuer : undefined;
+  return {
+    ...access,
+    partners: access.partners.map(({ throttle, quota, description, identity, ...partner }) => {
+      const { issuer, ...who } = identity;
+      return { ...partner, identity: issuer === sole ? who : identity };
+    }),
+  };
+}
+
 /** Validates an access configuration (already parsed from JSON); throws AccessConfigError. */
 export function parseAccessConfig(value: unknown, source = 'access configuration'): AccessConfig {
-  const parsed = accessConfigSchema.safeParse(value);
+  const parsed = accessConfigSchema.safeParse(withSoleIssuer(value));
   if (!parsed.success) {
     throw new AccessConfigError(`Invalid ${source}: ${describeIssues(parsed.error)}`);
   }

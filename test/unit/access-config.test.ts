@@ -3,6 +3,7 @@ import { grantedOperations, isWildcardGrantable } from '../../lambda/auth/partne
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import {
   AccessConfigError,
+  compactAccessConfig,
   type PartnerConfig,
   parseAccessConfig,
   parseAccessConfigJson,
@@ -143,5 +144,47 @@ describe('usageIdentifierKey', () => {
   it('is at least the 20 characters API Gateway requires, and distinct per partner', () => {
     expect(usageIdentifierKey('ab').length).toBeGreaterThanOrEqual(20);
     expect(usageIdentifierKey('acme')).not.toBe(usageIdentifierKey('globex'));
+  });
+});
+
+describe('compactAccessConfig', () => {
+  const full = parseAccessConfig(
+    config([
+      partner({
+        throttle: { rateLimit: 5, burstLimit: 10 },
+        quota: { limit: 9, period: 'DAY' },
+        description: 'x',
+      }),
+      partner({ id: 'other', identity: { issuer: LOCAL_ISSUER, subject: 'svc-other' } }),
+    ]),
+  );
+
+  it('leaves out usage-plan settings, descriptions and the sole issuer', () => {
+    const compact = compactAccessConfig(full);
+    const text = JSON.stringify(compact);
+    expect(text).not.toMatch(/throttle|quota|description/);
+    expect((compact.partners as { identity: object }[]).map((p) => p.identity)).toEqual([
+      { clientId: 'acme-client' },
+      { subject: 'svc-other' },
+    ]);
+    expect(text.length).toBeLessThan(JSON.stringify(full).length);
+  });
+
+  it('reads back as the same grants and identities', () => {
+    const back = parseAccessConfig(compactAccessConfig(full));
+    expect(back.partners.map((p) => [p.id, p.identity, p.operations, p.accounts])).toEqual(
+      full.partners.map((p) => [p.id, p.identity, p.operations, p.accounts]),
+    );
+  });
+
+  it('keeps issuers when there are several, and requires them then', () => {
+    const two = config([partner()], {
+      issuers: [{ issuer: LOCAL_ISSUER }, { issuer: 'https://other' }],
+    });
+    const parsed = parseAccessConfig(two);
+    expect(JSON.stringify(compactAccessConfig(parsed))).toContain(`"issuer":"${LOCAL_ISSUER}"`);
+    expect(() =>
+      parseAccessConfig({ ...two, partners: [partner({ identity: { clientId: 'c' } })] }),
+    ).toThrow(/partners\[0\]\.identity/);
   });
 });
