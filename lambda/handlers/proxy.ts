@@ -9,7 +9,6 @@ import { PageTokenSealer } from '../paging/page-token-sealer';
 import { createProxyHandler } from '../proxy/create-proxy-handler';
 import { buildProxyDependencies } from '../proxy/proxy-dependencies';
 import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
-import { parseTokenSecret } from '../upstream/token-provider';
 
 /**
  * Composition root of the deployed proxy function: reads its environment once, wires Secrets
@@ -28,10 +27,12 @@ export const handler = createProxyHandler({
       env.IOTO_TOKEN_SECRET_ID,
       env.TOKEN_CACHE_SECONDS,
     ),
-    loadSealer: async () =>
-      PageTokenSealer.fromSecret(parseTokenSecret(await secrets.get(env.PAGE_TOKEN_SECRET_ID)), {
-        ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS,
-      }),
+    loadSealer: async () => {
+      // Secrets Manager generated this secret: text, not the Ioto token's raw-or-JSON form.
+      const key = await secrets.get(env.PAGE_TOKEN_SECRET_ID);
+      if (typeof key !== 'string') throw new TypeError('The page-token key secret is not text');
+      return PageTokenSealer.fromSecret(key, { ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS });
+    },
     logger: new Logger(),
     access: parseAccessConfigJson(env.ACCESS_CONFIG, 'ACCESS_CONFIG'),
   }),

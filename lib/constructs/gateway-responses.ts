@@ -1,122 +1,107 @@
 import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../../lambda/problems/to-problem';
+import {
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ProblemError,
+  UnauthorizedError,
+  UpstreamTimeoutError,
+} from '../../lambda/problems/problem-error';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../../lambda/problems/to-problem';
+
+/** API Gateway's own refusals that the proxy never produces, as problems of the same shape. */
+const gatewayOnly = (status: number, code: string, title: string, detail: string) =>
+  new ProblemError(status, code, title, { detail }, true);
 
 /**
- * API Gateway's own answers (before or instead of the proxy Lambda), rewritten as RFC 9457
- * problems with the codes the proxy uses and `$context.requestId`, the id API Gateway hands the
- * Lambda too (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+ * API Gateway's own answers (before or instead of the proxy Lambda), rendered by the proxy's
+ * own `toProblem` from the proxy's own error classes, so codes, titles and details cannot drift,
+ * with `$context.requestId`, the id API Gateway hands the Lambda too
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
  */
 export const GATEWAY_PROBLEMS: readonly {
   readonly type: ResponseType;
-  readonly status: number;
-  readonly code: string;
-  readonly title: string;
-  readonly detail: string;
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly error: ProblemError;
 }[] = [
-  {
-    type: ResponseType.UNAUTHORIZED,
-    status: 401,
-    code: 'unauthorized',
-    title: 'Unauthorized',
-    detail: 'Send a valid OAuth 2.0 access token for this API as Authorization: Bearer <token>.',
-    headers: { 'WWW-Authenticate': "'Bearer'" },
-  },
-  {
-    type: ResponseType.ACCESS_DENIED,
-    status: 403,
-    code: 'forbidden',
-    title: 'Forbidden',
-    detail: 'The access token does not allow this call.',
-  },
-  {
-    type: ResponseType.INVALID_API_KEY,
-    status: 403,
-    code: 'forbidden',
-    title: 'Forbidden',
-    detail: 'The access token does not allow this call.',
-  },
+  { type: ResponseType.UNAUTHORIZED, error: new UnauthorizedError() },
+  { type: ResponseType.ACCESS_DENIED, error: new ForbiddenError() },
+  { type: ResponseType.INVALID_API_KEY, error: new ForbiddenError() },
   {
     type: ResponseType.WAF_FILTERED,
-    status: 403,
-    code: 'forbidden',
-    title: 'Forbidden',
-    detail: 'The request was blocked by the web application firewall.',
+    error: new ForbiddenError({
+      detail: 'The request was blocked by the web application firewall.',
+    }),
   },
-  {
-    // API Gateway answers this for routes and methods that do not exist.
-    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    status: 404,
-    code: 'not_found',
-    title: 'Not found',
-    detail: 'No such operation. Routes are POST /v1/{controller}/{operation}.',
-  },
-  {
-    type: ResponseType.REQUEST_TOO_LARGE,
-    status: 413,
-    code: 'payload_too_large',
-    title: 'Payload too large',
-    detail: 'The request body is too large.',
-  },
+  // API Gateway answers this for routes and methods that do not exist.
+  { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, error: new NotFoundError() },
+  // API Gateway's own payload limit is 10 MB; the proxy's configured limit is lower.
+  { type: ResponseType.REQUEST_TOO_LARGE, error: new PayloadTooLargeError(10 * 1024 * 1024) },
   {
     type: ResponseType.THROTTLED,
-    status: 429,
-    code: 'throttled',
-    title: 'Too many requests',
-    detail: 'The rate limit of your usage plan is exceeded; retry later.',
-    headers: { 'Retry-After': "'1'" },
+    error: new ProblemError(
+      429,
+      'throttled',
+      'Too many requests',
+      {
+        detail: 'The rate limit of your usage plan is exceeded; retry later.',
+        headers: { 'retry-after': '1' },
+      },
+      true,
+    ),
   },
   {
     type: ResponseType.QUOTA_EXCEEDED,
-    status: 429,
-    code: 'quota_exceeded',
-    title: 'Quota exceeded',
-    detail: 'The quota of your usage plan is used up for this period.',
+    error: gatewayOnly(
+      429,
+      'quota_exceeded',
+      'Quota exceeded',
+      'The quota of your usage plan is used up for this period.',
+    ),
   },
   {
     type: ResponseType.INTEGRATION_TIMEOUT,
-    status: 504,
-    code: 'upstream_timeout',
-    title: 'Timed out',
-    detail: 'The request did not complete in time.',
+    error: new UpstreamTimeoutError({ detail: 'The request did not complete in time.' }),
   },
   {
     type: ResponseType.DEFAULT_4XX,
-    status: 400,
-    code: 'bad_request',
-    title: 'Bad request',
-    detail: 'The request was refused by the gateway.',
+    error: gatewayOnly(
+      400,
+      'bad_request',
+      'Bad request',
+      'The request was refused by the gateway.',
+    ),
   },
-  {
-    type: ResponseType.DEFAULT_5XX,
-    status: 500,
-    code: 'internal',
-    title: 'Internal error',
-    detail: 'An internal error occurred. Quote the requestId when reporting it.',
-  },
+  // Unexposed: renders as the proxy's bare `internal` problem.
+  { type: ResponseType.DEFAULT_5XX, error: new ProblemError(500, 'internal', 'Internal error') },
 ];
+
+/** Header names as API Gateway writes them in a gateway response. */
+const GATEWAY_HEADER_NAMES: Readonly<Record<string, string>> = {
+  'www-authenticate': 'WWW-Authenticate',
+  'retry-after': 'Retry-After',
+};
 
 /** Adds every gateway response of {@link GATEWAY_PROBLEMS} to the API. */
 export function addProblemGatewayResponses(api: RestApi): void {
-  for (const problem of GATEWAY_PROBLEMS) {
-    const body = JSON.stringify({
-      type: `${PROBLEM_TYPE_PREFIX}${problem.code}`,
-      title: problem.title,
-      status: problem.status,
-      detail: problem.detail,
-      code: problem.code,
-      requestId: '$context.requestId',
-    });
-    api.addGatewayResponse(`Problem${problem.type.responseType}`, {
-      type: problem.type,
+  for (const { type, error } of GATEWAY_PROBLEMS) {
+    const problem = toProblem(error, '$context.requestId');
+    // Gateway response headers take quoted literals.
+    const extra = Object.fromEntries(
+      Object.entries(problem.headers).map(([name, value]) => [
+        GATEWAY_HEADER_NAMES[name] ?? name,
+        `'${value}'`,
+      ]),
+    );
+    api.addGatewayResponse(`Problem${type.responseType}`, {
+      type,
       statusCode: String(problem.status),
       responseHeaders: {
         'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
         'x-request-id': 'context.requestId',
         'Cache-Control': "'no-store'",
-        ...problem.headers,
+        ...extra,
       },
-      templates: { 'application/json': body },
+      templates: { 'application/json': JSON.stringify(problem.body) },
     });
   }
 }

@@ -4,7 +4,6 @@ import {
   OAuthScope,
   ResourceServerScope,
   UserPool,
-  type UserPoolClient,
   UserPoolResourceServer,
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
@@ -25,8 +24,6 @@ export interface PartnerIdentityProps {
  */
 export class PartnerIdentity extends Construct {
   readonly access: AccessConfig;
-  readonly userPool?: UserPool;
-  readonly clients: ReadonlyMap<string, UserPoolClient> = new Map();
 
   constructor(scope: Construct, id: string, props: PartnerIdentityProps) {
     super(scope, id);
@@ -96,7 +93,6 @@ export class PartnerIdentity extends Construct {
       cognitoDomain: { domainPrefix: identity.domainPrefix },
     });
     const issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${pool.userPoolId}`;
-    const clients = new Map<string, UserPoolClient>();
     const partners = props.partners.map((partner) => {
       const client = pool.addClient(`Client-${partner.id}`, {
         userPoolClientName: `ioto-bff-${partner.id}`,
@@ -110,7 +106,6 @@ export class PartnerIdentity extends Construct {
         enableTokenRevocation: true,
         preventUserExistenceErrors: true,
       });
-      clients.set(partner.id, client);
       new CfnOutput(this, `ClientId-${partner.id}`, {
         value: client.userPoolClientId,
         description: `Cognito app client id of partner ${partner.id} (its secret stays in Cognito)`,
@@ -127,8 +122,6 @@ export class PartnerIdentity extends Construct {
       description:
         'The partner user pool (app client secrets: aws cognito-idp describe-user-pool-client)',
     });
-    this.userPool = pool;
-    this.clients = clients;
     this.access = parseAccessConfig({ scope: identity.scope, issuers: [{ issuer }], partners });
   }
 }

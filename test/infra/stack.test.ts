@@ -99,7 +99,7 @@ describe('the API', () => {
     template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
   });
 
-  it.each(GATEWAY_PROBLEMS.map((p) => [p.type.responseType, p] as const))(
+  it.each(GATEWAY_PROBLEMS.map((p) => [p.type.responseType, p.error] as const))(
     'rewrites the %s gateway response as an RFC 9457 problem',
     (type, problem) => {
       template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
@@ -117,6 +117,31 @@ describe('the API', () => {
       });
     },
   );
+
+  it('uses the codes of the proxy for what both can answer, and keeps headers such as Retry-After', () => {
+    const codes = Object.fromEntries(
+      GATEWAY_PROBLEMS.map((p) => [p.type.responseType, p.error.code]),
+    );
+    expect(codes).toMatchObject({
+      UNAUTHORIZED: 'unauthorized',
+      ACCESS_DENIED: 'forbidden',
+      MISSING_AUTHENTICATION_TOKEN: 'not_found',
+      REQUEST_TOO_LARGE: 'payload_too_large',
+      INTEGRATION_TIMEOUT: 'upstream_timeout',
+      THROTTLED: 'throttled',
+      DEFAULT_5XX: 'internal',
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'1'" }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.WWW-Authenticate': "'Bearer'",
+      }),
+    });
+  });
 
   it('logs JSON access lines and errors, traces with X-Ray and throttles by default', () => {
     const [, stage] = ofType('AWS::ApiGateway::Stage')[0] ?? [];

@@ -58,6 +58,7 @@ describe('module boundaries', () => {
       'lambda/catalog/index',
       'lambda/config/access',
       'lambda/config/issues',
+      'lambda/problems/problem-error',
       'lambda/problems/to-problem',
     ];
     const reaches = sourceFiles('lib').flatMap((file) =>
