@@ -11,7 +11,7 @@ import {
   url,
   enum as zodEnum,
 } from 'zod';
-import { partnerIdentitySchema, partnerSchema } from '../lambda/config/access';
+import { partnerGrantIssues, partnerIdentitySchema, partnerSchema } from '../lambda/config/access';
 import { describeIssues } from '../lambda/config/issues';
 
 /**
@@ -144,6 +144,13 @@ export const deploymentConfigSchema = strictObject({
     });
   }
   config.partners.forEach((partner, index) => {
+    for (const issue of partnerGrantIssues(partner)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partners', index, ...issue.path],
+        message: issue.message,
+      });
+    }
     if (config.identity.type === 'oidc' && partner.identity === undefined) {
       ctx.addIssue({
         code: 'custom',

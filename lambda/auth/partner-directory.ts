@@ -10,6 +10,8 @@ export interface Partner {
   readonly operations: ReadonlySet<string>;
   /** Its Ioto accounts, compared exactly. */
   readonly accounts: ReadonlySet<string>;
+  /** The automated actions it may run with action/invoke, by exact name. */
+  readonly actions: ReadonlySet<string>;
 }
 
 /**
@@ -18,14 +20,17 @@ export interface Partner {
  * lists, device credentials, user roles and login) act on the whole device cloud.
  */
 export const isScopable = (op: OperationDefinition): boolean =>
-  op.scope.account !== 'none' || op.scope.device !== undefined;
+  op.scope.account !== undefined || (op.scope.devices?.length ?? 0) > 0;
 
 /**
  * What a `controller/*` wildcard grants: the controller's scopable read and write operations.
- * Credential and admin operations, and operations that cannot be scoped, need their exact name.
+ * Credential and admin operations, operations that cannot be scoped, and operations that run
+ * automated actions (granted by action name) need their exact name.
  */
 export const isWildcardGrantable = (op: OperationDefinition): boolean =>
-  (op.sensitivity === 'read' || op.sensitivity === 'write') && isScopable(op);
+  (op.sensitivity === 'read' || op.sensitivity === 'write') &&
+  isScopable(op) &&
+  op.scope.action === undefined;
 
 /** Resolves a partner's grants: exact names, plus wildcards, minus writes when read-only. */
 export function grantedOperations(partner: PartnerConfig): Set<string> {
@@ -59,6 +64,7 @@ export class PartnerDirectory {
         config: partnerConfig,
         operations: grantedOperations(partnerConfig),
         accounts: new Set(partnerConfig.accounts),
+        actions: new Set(partnerConfig.actions ?? []),
       });
       this.#byId.set(partner.id, partner);
       this.#byIdentity.set(identityKey(partnerConfig.identity), partner);

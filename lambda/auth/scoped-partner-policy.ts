@@ -1,17 +1,27 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { operationKey } from '../catalog/index';
-import type { OperationDefinition } from '../catalog/types';
+import type { BodyPath, OperationDefinition } from '../catalog/types';
 import {
   AccountNotAllowedError,
+  ActionNotAllowedError,
   DeviceNotAllowedError,
   OperationNotAllowedError,
   UnauthorizedError,
   UpstreamError,
   UpstreamRejectedError,
+  ValidationError,
 } from '../problems/problem-error';
 import type { UpstreamCall } from '../upstream/ioto-client';
-import type { Partner, PartnerDirectory } from './partner-directory';
+import { findReferences } from './body-references';
+import { isScopable, type Partner, type PartnerDirectory } from './partner-directory';
+
+/**
+ * What the proxy logs when Ioto answers with data outside a partner's scope. The stack's
+ * monitoring counts this exact message (a metric filter) and alarms on it.
+ */
+export const SCOPE_VIOLATION_MESSAGE =
+  'scope violation: Ioto returned data outside the partner scope';
 
 /** A call the policy has admitted so far: who makes it, and for which account. */
 export interface PartnerCall {
@@ -25,21 +35,45 @@ export interface PartnerCall {
 export type IotoCaller = (call: UpstreamCall) => Promise<{ readonly text: string }>;
 
 /**
- * The partner policy between validation and the token. Four steps, all deny by default:
+ * The partner policy between validation and the token. All steps deny by default:
  * 1. `authorize`: identify the partner (from the authorizer context) and check the operation is
  *    granted (OWASP API5, function level);
  * 2. `scope`: on the raw body, before validation, set or check the account the call acts on
  *    (API1, object level), so no value of another type or shape can slip through a schema;
- * 3. `confirm`: for operations that name a device, check the device is the partner's: against
- *    its allow-list, then through Ioto with the partner's own account;
- * 4. `filter`: on the way back, drop what lies outside the scope (it should never happen).
+ * 3. `confirm`: on the validated body, check the action name (action/invoke), every other
+ *    account the body names, and every device it names at any depth (the catalog's scope
+ *    declaration): against the allow-list, then through Ioto with the partner's own account;
+ * 4. `conceal`: answer Ioto's refusal of a tenant-scoped call neutrally, so that no message
+ *    tells another tenant's object from a missing one;
+ * 5. `filter`: on the way back, drop what lies outside the scope (it should never happen).
  */
 export interface PartnerPolicy {
   authorize(operation: OperationDefinition, event: APIGatewayProxyEvent): PartnerCall;
   scope(call: PartnerCall, body: unknown): { readonly call: PartnerCall; readonly body: unknown };
   confirm(call: PartnerCall, fields: Readonly<Record<string, unknown>>): Promise<void>;
+  conceal(call: PartnerCall, error: unknown): unknown;
   filter(call: PartnerCall, data: unknown): unknown;
 }
+
+/**
+ * The one answer to every refusal Ioto gives a tenant-scoped call, and to a record of another
+ * tenant: "Device already claimed" and "Cannot find device" must not be told apart.
+ */
+export const NEUTRAL_REJECTION_DETAIL =
+  'Ioto could not act on the request: what it names does not exist or is not available to you.';
+
+const neutralRejection = (cause: unknown): UpstreamRejectedError =>
+  new UpstreamRejectedError({ detail: NEUTRAL_REJECTION_DETAIL, cause });
+
+/**
+ * Distinct devices one request may name. Each costs an ownership check through Ioto, so an
+ * unbounded list would turn one partner request into as many Ioto calls as it likes.
+ */
+export const MAX_DEVICES_PER_REQUEST = 50;
+/** Ownership checks in flight at once for one request. */
+const OWNERSHIP_CHECK_CONCURRENCY = 4;
+/** Device ids are Ioto identifiers (catalog `identifier`): 1 to 128 characters. */
+const MAX_DEVICE_ID_LENGTH = 128;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -47,6 +81,56 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 /** The partner id API Gateway passes from the authorizer's context. */
 const partnerIdOf = (event: APIGatewayProxyEvent): unknown =>
   (event.requestContext?.authorizer as Record<string, unknown> | null | undefined)?.partnerId;
+
+/**
+ * What `body` holds at `path` (object keys only): `present` and the value, or undefined when
+ * something on the way is not an object (validation refuses that body).
+ */
+function lookUp(
+  body: Record<string, unknown>,
+  path: BodyPath,
+): { readonly present: boolean; readonly value?: unknown } | undefined {
+  let container = body;
+  for (const [index, key] of path.entries()) {
+    if (!Object.hasOwn(container, key)) return { present: false };
+    const value = container[key];
+    if (index === path.length - 1) return { present: true, value };
+    if (!isPlainObject(value)) return undefined;
+    container = value;
+  }
+  return undefined;
+}
+
+/** A copy of `body` with `value` at `path`, creating the objects missing on the way. */
+function withValueAt(
+  body: Record<string, unknown>,
+  path: BodyPath,
+  value: string,
+): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (head === undefined) return body;
+  if (rest.length === 0) return { ...body, [head]: value };
+  const inner = Object.hasOwn(body, head) ? body[head] : {};
+  return { ...body, [head]: withValueAt(isPlainObject(inner) ? inner : {}, rest, value) };
+}
+
+/** Runs `check` over `items`, a few at a time; false as soon as one check is false. */
+async function everyConfirmed(
+  items: readonly string[],
+  check: (item: string) => Promise<boolean>,
+): Promise<boolean> {
+  let next = 0;
+  let confirmed = true;
+  const worker = async () => {
+    while (confirmed && next < items.length) {
+      const item = items[next] as string;
+      next += 1;
+      if (!(await check(item))) confirmed = false;
+    }
+  };
+  await Promise.all(Array.from({ length: OWNERSHIP_CHECK_CONCURRENCY }, worker));
+  return confirmed;
+}
 
 export interface ScopedPartnerPolicyOptions {
   readonly directory: PartnerDirectory;
@@ -80,43 +164,79 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
   scope(call: PartnerCall, body: unknown): { call: PartnerCall; body: unknown } {
     // Not an object: validation answers; there is no account to confuse.
     if (!isPlainObject(body)) return { call, body };
-    const field = call.operation.scope.account;
-    if (field === 'none') {
+    const path = call.operation.scope.account;
+    if (path === undefined) {
       // A free-attribute body must not smuggle an owner-level account target.
       if (Object.hasOwn(body, 'accountId')) throw new AccountNotAllowedError();
       return { call, body };
     }
+    const found = lookUp(body, path);
+    if (found === undefined) return { call, body };
     const accounts = call.partner.accounts;
     let account: string;
-    if (Object.hasOwn(body, field)) {
-      const named = body[field];
+    if (found.present) {
       // Exact match only: no trimming, no case folding, no coercion of other types.
-      if (typeof named !== 'string' || !accounts.has(named)) throw new AccountNotAllowedError();
-      account = named;
+      if (typeof found.value !== 'string' || !accounts.has(found.value)) {
+        throw new AccountNotAllowedError();
+      }
+      account = found.value;
     } else if (accounts.size === 1) {
       account = [...accounts][0] as string;
     } else {
       throw new AccountNotAllowedError({
-        detail: `Name one of your accounts in "${field}".`,
+        detail: `Name one of your accounts in "${path.join('.')}".`,
       });
     }
-    return { call: { ...call, account }, body: { ...body, [field]: account } };
+    return { call: { ...call, account }, body: withValueAt(body, path, account) };
   }
 
   async confirm(call: PartnerCall, fields: Readonly<Record<string, unknown>>): Promise<void> {
-    const field = call.operation.scope.device;
-    const device = field === undefined ? undefined : fields[field];
-    if (typeof device !== 'string') return;
-    if (!this.#deviceListed(call.partner, device)) throw new DeviceNotAllowedError();
-    const key = operationKey(call.operation);
-    // A claim names a device no account owns yet; device/get is itself the ownership check
-    // (confined to the partner's account, and its answer is checked by `filter`).
-    if (key === 'device/claim' || key === 'device/get') return;
-    const candidates = call.account === undefined ? [...call.partner.accounts] : [call.account];
-    for (const account of candidates) {
-      if (await this.#owns(account, device)) return;
+    const { partner, operation } = call;
+    const scope = operation.scope;
+    if (scope.action !== undefined) this.#confirmAction(partner, fields);
+    const references = findReferences(scope, fields);
+    for (const { value } of references.accounts) {
+      // The call acts in one account: a body that names another one, even another of the
+      // partner's, would leave Ioto to pick.
+      const allowed =
+        call.account === undefined ? partner.accounts.has(value as string) : value === call.account;
+      if (typeof value !== 'string' || !allowed) throw new AccountNotAllowedError();
     }
-    throw new DeviceNotAllowedError();
+    const devices = new Set<string>();
+    for (const { value } of references.devices) {
+      if (typeof value !== 'string' || value === '' || value.length > MAX_DEVICE_ID_LENGTH) {
+        throw new DeviceNotAllowedError({ detail: 'Name each device by its id, as a string.' });
+      }
+      devices.add(value);
+    }
+    if (devices.size > MAX_DEVICES_PER_REQUEST) {
+      throw new ValidationError([
+        { path: '', message: `Names more than ${MAX_DEVICES_PER_REQUEST} distinct devices` },
+      ]);
+    }
+    // Every device against the allow-list first: a refused request costs Ioto nothing.
+    for (const device of devices) {
+      if (!this.#deviceListed(partner, device)) throw new DeviceNotAllowedError();
+    }
+    if ((scope.deviceOwnership ?? 'lookup') !== 'lookup' || devices.size === 0) return;
+    const candidates = call.account === undefined ? [...partner.accounts] : [call.account];
+    const owned = await everyConfirmed([...devices], async (device) => {
+      for (const account of candidates) {
+        if (await this.#owns(account, device)) return true;
+      }
+      return false;
+    });
+    if (!owned) throw new DeviceNotAllowedError();
+  }
+
+  conceal(call: PartnerCall, error: unknown): unknown {
+    if (!(error instanceof UpstreamRejectedError) || !isScopable(call.operation)) return error;
+    this.#logger.info('Ioto rejected a tenant-scoped call; the partner gets the neutral answer', {
+      partnerId: call.partner.id,
+      operation: operationKey(call.operation),
+      iotoDetail: error.detail,
+    });
+    return neutralRejection(error);
   }
 
   filter(call: PartnerCall, data: unknown): unknown {
@@ -128,11 +248,26 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
     }
     if (!this.#inScope(partner, operation, data)) {
       this.#violation(call, 1);
-      throw new UpstreamError({
-        cause: new Error('Ioto answered with a record outside the scope'),
-      });
+      // Answered as if Ioto had found nothing: a different answer would tell the partner that
+      // what it named exists in another tenant. The violation is logged for the operator.
+      throw neutralRejection(new Error('Ioto answered with a record outside the scope'));
     }
     return data;
+  }
+
+  /**
+   * action/invoke: Ioto runs the action `id` names when there is one, and `name` only without
+   * (ioto-api.md §3.2), so only a call by a granted name passes; invocation by id is refused
+   * rather than resolved (that would cost an action lookup whose `type` the partner must know).
+   */
+  #confirmAction(partner: Partner, fields: Readonly<Record<string, unknown>>): void {
+    if (fields.id !== undefined) {
+      throw new ActionNotAllowedError({
+        detail: 'Invoke actions by name; invocation by id is not offered.',
+      });
+    }
+    const name = fields.name;
+    if (typeof name !== 'string' || !partner.actions.has(name)) throw new ActionNotAllowedError();
   }
 
   #deviceListed(partner: Partner, device: string): boolean {
@@ -169,7 +304,8 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
    */
   #inScope(partner: Partner, operation: OperationDefinition, item: unknown): boolean {
     if (!isPlainObject(item)) return true;
-    const field = operation.scope.account === 'id' ? 'id' : 'accountId';
+    const selector = operation.scope.account;
+    const field = selector?.length === 1 && selector[0] === 'id' ? 'id' : 'accountId';
     const named = item[field];
     return named === undefined || (typeof named === 'string' && partner.accounts.has(named));
   }
@@ -182,7 +318,7 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
   }
 
   #violation(call: PartnerCall, count: number): void {
-    this.#logger.error('scope violation: Ioto returned data outside the partner scope', {
+    this.#logger.error(SCOPE_VIOLATION_MESSAGE, {
       partnerId: call.partner.id,
       operation: operationKey(call.operation),
       dropped: count,

@@ -25,7 +25,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: 'id' },
+    scope: { account: ['id'] },
   },
   {
     controller: 'account',
@@ -37,7 +37,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: 'id' },
+    scope: { account: ['id'] },
   },
   {
     controller: 'account',
@@ -49,7 +49,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: 'id' },
+    scope: { account: ['id'] },
   },
   {
     controller: 'account',
@@ -66,6 +66,6 @@ export const accountOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: 'id' },
+    scope: { account: ['id'] },
   },
 ];

@@ -35,7 +35,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'none' },
+    scope: {},
   },
   {
     controller: 'action',
@@ -47,7 +47,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'none' },
+    scope: {},
   },
   {
     controller: 'action',
@@ -68,6 +68,14 @@ export const actionOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'none' },
+    // Granted by action name (the partner's `actions`). The context is free-form and is what the
+    // action acts on (the docs' example names a device in it): its account is set to the
+    // partner's, and every device in it must be the partner's.
+    scope: {
+      account: ['context', 'accountId'],
+      devices: [['context', 'deviceId']],
+      freeForm: [['context']],
+      action: 'name',
+    },
   },
 ];

@@ -19,7 +19,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'alert',
@@ -31,7 +31,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'alert',
@@ -43,7 +43,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'alert',
@@ -60,6 +60,6 @@ export const alertOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
 ];

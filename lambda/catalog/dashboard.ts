@@ -19,7 +19,7 @@ import {
   seconds,
   statistic,
 } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDefinition, OperationScope } from './types';
 
 /** Time-range override of a dashboard: every field is documented, so it is strict (§3.4). */
 const range = strictObject({
@@ -137,6 +137,15 @@ const dashboardCreate = strictObject({
 /** dashboard/update takes the same fields, all optional, and requires `id` (§3.4). */
 const dashboardUpdate = dashboardCreate.partial().extend({ id: identifier });
 
+/**
+ * Widgets carry free attributes and free objects (their `dimensions` name the device a widget
+ * shows), and CSS lists hold untyped JSON: all three are free-form.
+ */
+const DASHBOARD_WRITE_SCOPE: OperationScope = {
+  account: ['accountId'],
+  freeForm: [['css'], ['widgetCss'], ['widgets']],
+};
+
 /** The five Dashboard operations. */
 export const dashboardOperations: readonly OperationDefinition[] = [
   {
@@ -149,7 +158,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: DASHBOARD_WRITE_SCOPE,
   },
   {
     controller: 'dashboard',
@@ -163,7 +172,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'dashboard',
@@ -179,7 +188,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'dashboard',
@@ -192,7 +201,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'dashboard',
@@ -205,6 +214,6 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: DASHBOARD_WRITE_SCOPE,
   },
 ];

@@ -3,7 +3,7 @@
  * The device-role operations (getCreds, getSignedUrl, provision) hand out credentials.
  */
 import { strictObject, string, enum as zodEnum } from 'zod';
-import { accountId, count, freeText, identifier } from './fields';
+import { accountId, count, deviceFileName, identifier } from './fields';
 import type { OperationDefinition } from './types';
 
 /** RFC 6838 caps type and subtype at 127 characters each. */
@@ -22,7 +22,9 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId', device: 'id' },
+    // The device is in no account yet: only the allow-list applies, and Ioto's refusal is
+    // answered neutrally, so a claim cannot tell another tenant's device from a missing one.
+    scope: { account: ['accountId'], devices: [['id']], deviceOwnership: 'unclaimed' },
   },
   {
     controller: 'device',
@@ -39,7 +41,8 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId' },
+    // An `id` filter only narrows the list of the partner's account.
+    scope: { account: ['accountId'], devices: [['id']], deviceOwnership: 'call' },
   },
   {
     controller: 'device',
@@ -51,7 +54,8 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId', device: 'id' },
+    // Ioto looks the device up in the partner's account: the call is its own ownership check.
+    scope: { account: ['accountId'], devices: [['id']], deviceOwnership: 'call' },
   },
   {
     controller: 'device',
@@ -64,16 +68,19 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'credential',
     mutates: true,
-    scope: { account: 'none' },
+    scope: {},
   },
   {
     controller: 'device',
     operation: 'getSignedUrl',
     summary: 'Get a signed URL to get, put or delete a device file.',
+    // `id` is not marked Req (§3.5): a device caller's token names the device. With the
+    // CloudAPI token nothing else does, so a call without it would sign a URL for whatever Ioto
+    // picks; the file name must stay inside that device's files.
     request: strictObject({
-      id: identifier.optional(),
+      id: identifier,
       command: zodEnum(['get', 'put', 'delete']).optional(),
-      filename: freeText.optional(),
+      filename: deviceFileName.optional(),
       mimeType: mimeType.optional(),
       size: count.optional(),
     }),
@@ -84,7 +91,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // The URL is a capability: whoever holds it can read, write or delete the file.
     sensitivity: 'credential',
     mutates: true,
-    scope: { account: 'none', device: 'id' },
+    scope: { devices: [['id']] },
   },
   {
     controller: 'device',
@@ -97,7 +104,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'credential',
     mutates: true,
-    scope: { account: 'none', device: 'id' },
+    scope: { devices: [['id']] },
   },
   {
     controller: 'device',
@@ -110,6 +117,6 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'none', device: 'id' },
+    scope: { devices: [['id']] },
   },
 ];

@@ -35,6 +35,53 @@ export const cloudId = identifier;
 /** Names, types, descriptions and other short free text. */
 export const freeText = string().min(1).max(1024);
 
+/** Percent-decoding rounds before a still-encoded name is refused as evasive. */
+const MAX_DECODING_ROUNDS = 4;
+
+/** Decodes every run of `%XX` escapes as UTF-8, leaving anything else (`100%`) as it is. */
+const percentDecode = (text: string): string =>
+  text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) =>
+    Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8'),
+  );
+
+/**
+ * The forms a file name can take on its way to storage: as given, percent-decoded (repeatedly:
+ * `%252e` is `%2e` is `.`) and NFKC-normalized (fullwidth `．．／` is `../`). Undefined when it is
+ * still encoded after {@link MAX_DECODING_ROUNDS} rounds.
+ */
+function fileNameForms(name: string): string[] | undefined {
+  const forms = [name, name.normalize('NFKC')];
+  let current = name;
+  for (let round = 0; round < MAX_DECODING_ROUNDS; round += 1) {
+    const decoded = percentDecode(current);
+    if (decoded === current) return forms;
+    forms.push(decoded, decoded.normalize('NFKC'));
+    current = decoded;
+  }
+  return percentDecode(current) === current ? forms : undefined;
+}
+
+const escapesTheFolder = (form: string): boolean =>
+  /\p{Cc}/u.test(form) ||
+  form.includes('\\') ||
+  form.startsWith('/') ||
+  form.split('/').includes('..');
+
+/**
+ * A device file name (device/getSignedUrl). Ioto keeps a device's files under its account and
+ * device (ioto-api.md §3.5, §4.1), so a name that climbs out of that folder would sign a URL for
+ * another tenant's file. Refused, in every form the name can take: `..` segments, a leading `/`
+ * or `\`, any backslash and control characters.
+ */
+export const deviceFileName = string()
+  .min(1)
+  .max(1024)
+  .refine((name) => fileNameForms(name)?.some(escapesTheFolder) === false, {
+    message:
+      "Expected a file name inside the device's folder: no '..' segment, leading '/', " +
+      'backslash or control character, also not percent-encoded',
+  });
+
 /**
  * An email address. Deliberately permissive (one `@`, no blanks): Cognito is the authority on
  * what it accepts; 254 is the RFC 5321 path limit.

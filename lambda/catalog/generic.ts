@@ -4,7 +4,7 @@
  */
 import { string } from 'zod';
 import { accountId, deviceId, withFreeAttributes } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDefinition, OperationScope } from './types';
 
 /** A model name such as `Device` or `Store`: an identifier, as OneTable model names are. */
 const modelName = string()
@@ -22,6 +22,16 @@ const genericItem = withFreeAttributes({
   accountId: accountId.optional(),
 });
 
+/**
+ * The whole body is free-form: besides the typed `accountId` and `deviceId`, any attribute may
+ * name a device or an account at any depth.
+ */
+const GENERIC_SCOPE: OperationScope = {
+  account: ['accountId'],
+  devices: [['deviceId']],
+  freeForm: [[]],
+};
+
 /** The five Generic operations. */
 export const genericOperations: readonly OperationDefinition[] = [
   {
@@ -34,7 +44,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: GENERIC_SCOPE,
   },
   {
     controller: 'generic',
@@ -46,7 +56,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: GENERIC_SCOPE,
   },
   {
     controller: 'generic',
@@ -58,7 +68,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: GENERIC_SCOPE,
   },
   {
     controller: 'generic',
@@ -70,7 +80,7 @@ export const genericOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: GENERIC_SCOPE,
   },
   {
     controller: 'generic',
@@ -83,6 +93,6 @@ export const genericOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: GENERIC_SCOPE,
   },
 ];

@@ -13,10 +13,12 @@ import { genericOperations } from './generic';
 import { metricOperations } from './metric';
 import { provisionOperations } from './provision';
 import { storeOperations } from './store';
-import type { OperationDefinition, OperationKey } from './types';
+import type { BodyPath, OperationDefinition, OperationKey, OperationScope } from './types';
 import { userOperations } from './user';
 
 export type {
+  BodyPath,
+  DeviceOwnership,
   OperationDefinition,
   OperationKey,
   OperationScope,
@@ -35,11 +37,24 @@ export function operationKey(
 /** Code-unit order, so the result does not depend on the runtime's locale. */
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** A frozen copy of a body path list. */
+const freezePaths = (paths: readonly BodyPath[]): readonly BodyPath[] =>
+  Object.freeze(paths.map((path) => Object.freeze([...path])));
+
+/** A frozen copy of a scope declaration, down to its paths. */
+const freezeScope = (scope: OperationScope): OperationScope =>
+  Object.freeze({
+    ...scope,
+    ...(scope.account && { account: Object.freeze([...scope.account]) }),
+    ...(scope.devices && { devices: freezePaths(scope.devices) }),
+    ...(scope.freeForm && { freeForm: freezePaths(scope.freeForm) }),
+  });
+
 /** Freezes an entry and the objects it holds (the zod schema itself is left alone). */
 const freezeEntry = (op: OperationDefinition): OperationDefinition =>
   Object.freeze({
     ...op,
-    scope: Object.freeze({ ...op.scope }),
+    scope: freezeScope(op.scope),
     ...(op.upstream && {
       upstream: Object.freeze({
         ...op.upstream,

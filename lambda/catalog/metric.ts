@@ -51,7 +51,12 @@ export const metricOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: {
+      account: ['accountId'],
+      // A dimension names the device whose metrics are read (ioto-api.md §3.7, §5 metric/set).
+      devices: [['deviceId'], ['items', '[]', 'dimensions', 'Device']],
+      freeForm: [['items', '[]', 'dimensions']],
+    },
   },
   {
     controller: 'metric',
@@ -63,7 +68,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'none' },
+    scope: {},
   },
   {
     controller: 'metric',
@@ -81,6 +86,6 @@ export const metricOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'none' },
+    scope: {},
   },
 ];

@@ -19,7 +19,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'credential',
     mutates: true,
-    scope: { account: 'none', device: 'id' },
+    scope: { devices: [['id']] },
   },
   {
     controller: 'provision',
@@ -39,7 +39,8 @@ export const provisionOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'none', device: 'id' },
+    // The free device properties may name other devices or accounts.
+    scope: { devices: [['id']], freeForm: [[]] },
   },
   {
     controller: 'provision',
@@ -53,6 +54,6 @@ export const provisionOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'none', device: 'id' },
+    scope: { devices: [['id']] },
   },
 ];

@@ -51,7 +51,7 @@ export const storeOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'read',
     mutates: false,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: { account: ['accountId'], devices: [['deviceId']] },
     upstream: {
       controller: 'generic',
       operation: 'get',
@@ -69,7 +69,7 @@ export const storeOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'write',
     mutates: true,
-    scope: { account: 'accountId', device: 'deviceId' },
+    scope: { account: ['accountId'], devices: [['deviceId']] },
     upstream: {
       controller: 'generic',
       operation: 'update',

@@ -20,18 +20,50 @@ export type Sensitivity = 'read' | 'write' | 'credential' | 'admin';
 export type ResponseKind = 'record' | 'list' | 'string' | 'none';
 
 /**
- * Where an operation names the Ioto account or device it acts on. The partner policy uses this
- * to scope requests to a partner's own accounts and devices (see the authorization issue).
+ * A place in a request body, from the top: object keys, and `[]` for every element of an array.
+ * `['items', '[]', 'dimensions', 'Device']` is the `Device` of every metric request's dimensions;
+ * `[]` is the body itself.
+ */
+export type BodyPath = readonly string[];
+
+/**
+ * How the policy confirms that the devices an operation names are the partner's.
+ * - `lookup`: a `device/get` with the partner's own account, before the call.
+ * - `unclaimed`: the device is in no account yet (device/claim); only the allow-list applies.
+ * - `call`: the call itself is confined to the partner's account and its answer is checked on
+ *   the way back (device/get, device/find), so a lookup would only repeat it.
+ */
+export type DeviceOwnership = 'lookup' | 'unclaimed' | 'call';
+
+/**
+ * Every place an operation's body names an Ioto account or device, at any depth. The partner
+ * policy enforces each one (OWASP API1: the CloudAPI token is an owner key over every tenant),
+ * and a catalog test checks the declarations against the request schemas, so a field cannot be
+ * added without being declared here.
  */
 export interface OperationScope {
   /**
-   * The body field that selects the target account for an owner-level (CloudAPI) caller:
-   * `accountId` on most operations, `id` on the Account controller, `none` where the operation
-   * is not account-addressed (cloud-level data such as actions and metric lists).
+   * Where the body selects the account the call acts on for an owner-level (CloudAPI) caller
+   * (ioto-api.md §2.3): `['accountId']` on most operations, `['id']` on the Account controller,
+   * `['context', 'accountId']` on action/invoke. The policy sets it to the partner's account, or
+   * checks the one named. Absent where the operation is not account-addressed.
    */
-  readonly account: 'accountId' | 'id' | 'none';
-  /** The body field naming the device the operation acts on, if any. */
-  readonly device?: 'id' | 'deviceId';
+  readonly account?: BodyPath;
+  /** Every place where the body names a device by its id (claim ID). */
+  readonly devices?: readonly BodyPath[];
+  /** How the devices are confirmed to be the partner's. @default 'lookup' */
+  readonly deviceOwnership?: DeviceOwnership;
+  /**
+   * Free-form JSON (objects with free keys, and values typed only as JSON): inside each, at any
+   * depth, a key `deviceId`, `deviceIds`, `Device` (a metric dimension) or `accountId`,
+   * `accountIds` (in any letter case) names a device or an account.
+   */
+  readonly freeForm?: readonly BodyPath[];
+  /**
+   * The field that names the automated action the call runs (action/invoke): the partner's
+   * `actions` must list it by exact name.
+   */
+  readonly action?: 'name';
 }
 
 /** The Ioto call a catalog operation is forwarded to, when it is not the operation itself. */

@@ -29,7 +29,7 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -41,7 +41,7 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -53,7 +53,7 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -66,7 +66,7 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: 'none' },
+    scope: {},
   },
   {
     controller: 'user',
@@ -84,7 +84,7 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: 'none' },
+    scope: {},
   },
   {
     controller: 'user',
@@ -96,7 +96,7 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -116,7 +116,7 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: true,
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'], freeForm: [['preferences']] },
   },
   {
     controller: 'user',
@@ -135,6 +135,6 @@ export const userOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: 'accountId' },
+    scope: { account: ['accountId'] },
   },
 ];

@@ -39,6 +39,18 @@ const ioToId = string()
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be an Ioto id (letters, digits, . _ : -)');
 
+/**
+ * An automated action's name, exactly as Ioto knows it (ioto-api.md §3.2). Names are compared
+ * exactly; there are no wildcards, so `*` is refused rather than silently taken literally.
+ */
+const actionName = string()
+  .min(1)
+  .max(1024)
+  .refine((name) => !name.includes('*'), 'must be an exact action name (no wildcards)');
+
+/** The operations that run automated actions: granted by exact name only, plus `actions`. */
+const ACTION_OPERATIONS = catalog.filter((op) => op.scope.action !== undefined);
+
 /** How a partner's access token is recognised: its issuer plus `client_id` or `sub`. */
 export const partnerIdentitySchema = union([
   strictObject({ issuer: string().min(1), clientId: string().min(1).max(256) }),
@@ -70,6 +82,11 @@ export const partnerSchema = strictObject({
   operations: array(grant).max(200),
   /** The Ioto accounts it may act on. */
   accounts: array(ioToId).min(1).max(50),
+  /**
+   * The automated actions it may run with action/invoke, by exact name. Required exactly when
+   * action/invoke is granted (see {@link partnerGrantIssues}).
+   */
+  actions: array(actionName).min(1).max(100).optional(),
   /** Optional limit to some devices, by exact id or id prefix. */
   devices: strictObject({
     ids: array(ioToId).max(1000).optional(),
@@ -95,6 +112,39 @@ export const issuerSchema = strictObject({
   audience: array(string().min(1)).min(1).optional(),
 });
 
+/** The partner fields {@link partnerGrantIssues} reads (the deployment schema has them too). */
+interface GrantFields {
+  readonly operations: readonly string[];
+  readonly readOnly: boolean;
+  readonly actions?: readonly string[] | undefined;
+}
+
+/**
+ * Cross-field rules of one partner, as zod issues relative to the partner: `actions` is given
+ * exactly when an operation that runs actions (action/invoke) is granted, by its exact name
+ * (wildcards never include it) and not taken away by `readOnly`.
+ */
+export function partnerGrantIssues(
+  partner: GrantFields,
+): { readonly path: PropertyKey[]; readonly message: string }[] {
+  const runsActions = ACTION_OPERATIONS.some(
+    (op) => partner.operations.includes(operationKey(op)) && !(partner.readOnly && op.mutates),
+  );
+  const names = ACTION_OPERATIONS.map(operationKey).join(', ');
+  if (runsActions && partner.actions === undefined) {
+    return [{ path: ['actions'], message: `is required with ${names}: list the action names` }];
+  }
+  if (!runsActions && partner.actions !== undefined) {
+    return [
+      {
+        path: ['actions'],
+        message: `needs ${names} in operations (and readOnly false), or leave actions out`,
+      },
+    ];
+  }
+  return [];
+}
+
 export const accessConfigSchema = strictObject({
   /**
    * The OAuth scope an access token must carry to call the gateway, so that ID tokens and tokens
@@ -108,6 +158,13 @@ export const accessConfigSchema = strictObject({
   const identities = new Set<string>();
   const issuers = new Set(config.issuers.map((i) => i.issuer));
   config.partners.forEach((partner, index) => {
+    for (const issue of partnerGrantIssues(partner)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partners', index, ...issue.path],
+        message: issue.message,
+      });
+    }
     if (ids.has(partner.id)) {
       ctx.addIssue({
         code: 'custom',

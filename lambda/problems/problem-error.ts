@@ -133,6 +133,16 @@ export class DeviceNotAllowedError extends ProblemError {
   }
 }
 
+/** action/invoke of an action the partner's `actions` do not list by name. */
+export class ActionNotAllowedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(403, 'action_not_allowed', 'Action not allowed', {
+      detail: 'Your partner configuration does not grant this action; name one of your actions.',
+      ...options,
+    });
+  }
+}
+
 export class NotFoundError extends ProblemError {
   constructor(options?: ProblemErrorOptions) {
     super(404, 'not_found', 'Not found', {

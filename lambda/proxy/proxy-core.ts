@@ -24,8 +24,9 @@ export interface ProxyDependencies {
 
 /**
  * The proxy, one request at a time: route, authorize the operation, parse, scope the account,
- * validate, open the page token, confirm the device, forward to Ioto, normalize and filter the
- * reply, seal the next page tokens. Any step may throw a `ProblemError`; the problem middleware
+ * validate, open the page token, confirm the action, accounts and devices the body names,
+ * forward to Ioto (its refusals of tenant-scoped calls answered neutrally), normalize and
+ * filter the reply, seal the next page tokens. Any step may throw a `ProblemError`; the problem middleware
  * renders it.
  */
 export function createProxyCore(deps: ProxyDependencies) {
@@ -56,13 +57,17 @@ export function createProxyCore(deps: ProxyDependencies) {
       ...(position && { [position.direction]: position.cursor }),
     };
     const started = Date.now();
-    const reply = await deps.client.call({
-      controller: translation?.controller ?? definition.controller,
-      operation: translation?.operation ?? definition.operation,
-      body: translation ? translation.body(fields) : fields,
-      query,
-      retrySafe: definition.retrySafe,
-    });
+    const reply = await deps.client
+      .call({
+        controller: translation?.controller ?? definition.controller,
+        operation: translation?.operation ?? definition.operation,
+        body: translation ? translation.body(fields) : fields,
+        query,
+        retrySafe: definition.retrySafe,
+      })
+      .catch((error: unknown) => {
+        throw deps.policy.conceal(call, error);
+      });
     deps.logger.info('forwarded', {
       requestId: requestIdOf(event),
       partnerId: call.partner.id,

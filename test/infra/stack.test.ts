@@ -410,6 +410,16 @@ describe('the deployment configuration', () => {
       },
       /partners\[0\]\.identity/,
     ],
+    [
+      'action/invoke without the actions it may run',
+      { partners: [{ id: 'acme', operations: ['action/invoke'], accounts: ['A'] }] },
+      /partners\[0\]\.actions: is required with action\/invoke/,
+    ],
+    [
+      'actions without action/invoke',
+      { partners: [{ id: 'acme', operations: [], accounts: ['A'], actions: ['reboot-device'] }] },
+      /partners\[0\]\.actions: needs action\/invoke/,
+    ],
     ['no partners', { partners: [] }, /partners/],
     ['a bad retention', { monitoring: { logRetentionDays: 10 } }, /monitoring\.logRetentionDays/],
   ])('refuses %s, naming the field', (_name, overrides, message) => {

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { NEUTRAL_REJECTION_DETAIL } from '../../lambda/auth/scoped-partner-policy';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import { fullAccessConfig } from '../support/access-fixtures';
 import { SEED } from '../support/ioto-simulator';
@@ -206,10 +207,21 @@ describe('errors', () => {
     );
   });
 
-  it("answers upstream_rejected with Ioto's plain message", async () => {
+  it("answers upstream_rejected with Ioto's plain message on a cloud-level operation", async () => {
+    const result = await rig.call('/v1/action/get', {
+      cloudId: SEED.cloudId,
+      type: 'email',
+      id: 'AX-NO-SUCH-ACTION',
+    });
+    expectProblem(result, 400, 'upstream_rejected');
+    expect(result.body.detail).toBe('Ioto rejected the request: Cannot find action');
+  });
+
+  it('answers upstream_rejected neutrally on a tenant-scoped operation', async () => {
     const result = await rig.call('/v1/device/get', { id: 'SIMZ999999', accountId: OWNER.id });
     expectProblem(result, 400, 'upstream_rejected');
-    expect(result.body.detail).toBe('Ioto rejected the request: Cannot find device');
+    expect(result.body.detail).toBe(NEUTRAL_REJECTION_DETAIL);
+    expect(rig.simulator.requests).toHaveLength(1);
   });
 
   it.each([

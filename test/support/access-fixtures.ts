@@ -7,6 +7,7 @@ import {
   parseAccessConfig,
   parseAccessConfigJson,
 } from '../../lambda/config/access';
+import { SEED } from './ioto-simulator';
 
 /** The gateway scope of every test configuration. */
 export const TEST_SCOPE = 'ioto-bff/partner-api';
@@ -24,6 +25,7 @@ export function fullAccessConfig(accountId: string): AccessConfig {
         id: 'tester',
         operations: catalog.map(operationKey),
         accounts: [accountId],
+        actions: [...SEED.actionNames],
         identity: { issuer: LOCAL_ISSUER, clientId: 'tester-client' },
       },
     ],

@@ -13,7 +13,7 @@ export function sampleRequests(account: SeedAccount): Record<string, Record<stri
     'account/updateIdentity': { id: account.id, name: 'Renamed' },
     'action/find': { cloudId: SEED.cloudId },
     'action/get': { cloudId: SEED.cloudId, type: 'email', id: SEED.actionId },
-    'action/invoke': { name: SEED.actionName, context: { deviceId: device } },
+    'action/invoke': { name: SEED.deviceActionName, context: { deviceId: device } },
     'alert/find': { accountId: account.id },
     'alert/get': { id: account.alertIds[0] },
     'alert/remove': { id: account.alertIds[0] },

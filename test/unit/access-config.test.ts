@@ -76,6 +76,36 @@ describe('parseAccessConfig', () => {
       [partner({ throttle: { rateLimit: 10 } })],
       /partners\[0\]\.throttle\.burstLimit/,
     ],
+    [
+      'actions without action/invoke',
+      [partner({ operations: ['device/find'], actions: ['reboot-device'] })],
+      /partners\[0\]\.actions: needs action\/invoke in operations/,
+    ],
+    [
+      'actions with only a wildcard on the controller',
+      [partner({ operations: ['action/*'], actions: ['reboot-device'] })],
+      /partners\[0\]\.actions: needs action\/invoke/,
+    ],
+    [
+      'actions on a read-only partner',
+      [partner({ operations: ['action/invoke'], readOnly: true, actions: ['reboot-device'] })],
+      /partners\[0\]\.actions: needs action\/invoke in operations \(and readOnly false\)/,
+    ],
+    [
+      'action/invoke without actions',
+      [partner({ operations: ['action/invoke'] })],
+      /partners\[0\]\.actions: is required with action\/invoke/,
+    ],
+    [
+      'an action wildcard',
+      [partner({ operations: ['action/invoke'], actions: ['reboot-*'] })],
+      /partners\[0\]\.actions\[0\]: must be an exact action name/,
+    ],
+    [
+      'an empty action list',
+      [partner({ operations: ['action/invoke'], actions: [] })],
+      /partners\[0\]\.actions/,
+    ],
   ])('refuses %s, naming the field', (_name, partners, message) => {
     expect(() => parseAccessConfig(config(partners))).toThrow(AccessConfigError);
     expect(() => parseAccessConfig(config(partners))).toThrow(message);
@@ -90,6 +120,13 @@ describe('parseAccessConfig', () => {
     expect(() => parseAccessConfigJson('{"scope":', 'partners.json')).toThrow(
       /Invalid partners\.json: not JSON/,
     );
+  });
+
+  it('accepts action/invoke with the actions it may run', () => {
+    const parsed = parseAccessConfig(
+      config([partner({ operations: ['action/invoke'], actions: ['reboot-device'] })]),
+    );
+    expect(parsed.partners[0]?.actions).toEqual(['reboot-device']);
   });
 
   it('defaults readOnly to false', () => {
@@ -112,6 +149,7 @@ describe('grantedOperations', () => {
       'device/get',
       'device/release',
     ]);
+    // action/invoke is scoped to the account but runs actions granted by name: exact name only.
     expect(grants({ operations: ['user/*', 'account/*', 'action/*', 'provision/*'] })).toEqual([
       'provision/update',
       'provision/updateReport',
@@ -151,6 +189,8 @@ describe('compactAccessConfig', () => {
   const full = parseAccessConfig(
     config([
       partner({
+        operations: ['device/find', 'action/invoke'],
+        actions: ['reboot-device'],
         throttle: { rateLimit: 5, burstLimit: 10 },
         quota: { limit: 9, period: 'DAY' },
         description: 'x',
@@ -172,9 +212,8 @@ describe('compactAccessConfig', () => {
 
   it('reads back as the same grants and identities', () => {
     const back = parseAccessConfig(compactAccessConfig(full));
-    expect(back.partners.map((p) => [p.id, p.identity, p.operations, p.accounts])).toEqual(
-      full.partners.map((p) => [p.id, p.identity, p.operations, p.accounts]),
-    );
+    const view = (p: PartnerConfig) => [p.id, p.identity, p.operations, p.accounts, p.actions];
+    expect(back.partners.map(view)).toEqual(full.partners.map(view));
   });
 
   it('keeps issuers when there are several, and requires them then', () => {

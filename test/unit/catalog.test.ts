@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { strictObject, toJSONSchema } from 'zod';
+import { jsonObject } from '../../lambda/catalog/fields';
 import { catalog, findOperation, operationKey } from '../../lambda/catalog/index';
 import type { OperationDefinition, ResponseKind, Sensitivity } from '../../lambda/catalog/types';
 
@@ -98,7 +100,7 @@ const MINIMAL_BODIES: Record<string, Record<string, unknown>> = {
   'device/find': { accountId: 'A1' },
   'device/get': { id: 'DEV0123456' },
   'device/getCreds': {},
-  'device/getSignedUrl': {},
+  'device/getSignedUrl': { id: 'DEV0123456' },
   'device/provision': { id: 'DEV0123456' },
   'device/release': { id: 'DEV0123456' },
   'generic/create': { _type: 'Store' },
@@ -159,6 +161,10 @@ describe('the catalog', () => {
     for (const op of catalog) {
       expect(Object.isFrozen(op)).toBe(true);
       expect(Object.isFrozen(op.scope)).toBe(true);
+      const { account, devices = [], freeForm = [] } = op.scope;
+      for (const path of [...(account ? [account] : []), ...devices, ...freeForm]) {
+        expect(Object.isFrozen(path)).toBe(true);
+      }
     }
     expect(() => (catalog as OperationDefinition[]).pop()).toThrow(TypeError);
   });
@@ -194,74 +200,136 @@ describe('the catalog', () => {
 });
 
 describe('operation properties', () => {
+  /**
+   * Scope columns in dotted form: `-` for none, paths separated by spaces, `[]` for every array
+   * element, `.` for the whole body.
+   */
   type Row = [
     key: string,
     paged: boolean,
     response: ResponseKind,
     retrySafe: boolean,
     sensitivity: Sensitivity,
-    account: 'accountId' | 'id' | 'none',
-    device: 'id' | 'deviceId' | undefined,
+    account: string,
+    devices: string,
+    freeForm: string,
   ];
   const rows: Row[] = [
-    ['account/close', false, 'none', false, 'admin', 'id', undefined],
-    ['account/find', true, 'list', true, 'admin', 'id', undefined],
-    ['account/get', false, 'record', true, 'admin', 'id', undefined],
-    ['account/updateIdentity', false, 'record', true, 'admin', 'id', undefined],
-    ['action/find', true, 'list', true, 'read', 'none', undefined],
-    ['action/get', false, 'record', true, 'read', 'none', undefined],
-    ['action/invoke', false, 'record', false, 'write', 'none', undefined],
-    ['alert/find', true, 'list', true, 'read', 'accountId', undefined],
-    ['alert/get', false, 'record', true, 'read', 'accountId', undefined],
-    ['alert/remove', false, 'none', false, 'write', 'accountId', undefined],
-    ['alert/update', false, 'record', true, 'write', 'accountId', undefined],
-    ['dashboard/create', false, 'record', false, 'write', 'accountId', undefined],
-    ['dashboard/find', false, 'list', true, 'read', 'accountId', undefined],
-    ['dashboard/get', false, 'record', true, 'read', 'accountId', undefined],
-    ['dashboard/remove', false, 'none', false, 'write', 'accountId', undefined],
-    ['dashboard/update', false, 'record', true, 'write', 'accountId', undefined],
-    ['device/claim', false, 'record', false, 'write', 'accountId', 'id'],
-    ['device/find', true, 'list', true, 'read', 'accountId', undefined],
-    ['device/get', false, 'record', true, 'read', 'accountId', 'id'],
-    ['device/getCreds', false, 'record', false, 'credential', 'none', undefined],
-    ['device/getSignedUrl', false, 'string', true, 'credential', 'none', 'id'],
-    ['device/provision', false, 'record', false, 'credential', 'none', 'id'],
-    ['device/release', false, 'record', false, 'write', 'none', 'id'],
-    ['generic/create', false, 'record', false, 'write', 'accountId', 'deviceId'],
-    ['generic/find', true, 'list', true, 'read', 'accountId', 'deviceId'],
-    ['generic/get', false, 'record', true, 'read', 'accountId', 'deviceId'],
-    ['generic/remove', false, 'none', false, 'write', 'accountId', 'deviceId'],
-    ['generic/update', false, 'record', true, 'write', 'accountId', 'deviceId'],
-    ['metric/fetch', true, 'list', true, 'read', 'accountId', 'deviceId'],
-    ['metric/getDeviceSchema', false, 'record', true, 'read', 'none', undefined],
-    ['metric/getMetricList', false, 'record', true, 'read', 'none', undefined],
-    ['provision/getCerts', false, 'record', false, 'credential', 'none', 'id'],
-    ['provision/update', false, 'record', true, 'write', 'none', 'id'],
-    ['provision/updateReport', false, 'none', false, 'write', 'none', 'id'],
-    ['store/get', false, 'record', true, 'read', 'accountId', 'deviceId'],
-    ['store/set', false, 'record', true, 'write', 'accountId', 'deviceId'],
-    ['user/create', false, 'record', false, 'admin', 'accountId', undefined],
-    ['user/find', true, 'list', true, 'admin', 'accountId', undefined],
-    ['user/get', false, 'record', true, 'admin', 'accountId', undefined],
-    ['user/getRoles', false, 'record', true, 'admin', 'none', undefined],
-    ['user/login', false, 'record', false, 'admin', 'none', undefined],
-    ['user/remove', false, 'none', false, 'admin', 'accountId', undefined],
-    ['user/update', false, 'record', true, 'admin', 'accountId', undefined],
-    ['user/updateRole', false, 'record', false, 'admin', 'accountId', undefined],
+    ['account/close', false, 'none', false, 'admin', 'id', '-', '-'],
+    ['account/find', true, 'list', true, 'admin', 'id', '-', '-'],
+    ['account/get', false, 'record', true, 'admin', 'id', '-', '-'],
+    ['account/updateIdentity', false, 'record', true, 'admin', 'id', '-', '-'],
+    ['action/find', true, 'list', true, 'read', '-', '-', '-'],
+    ['action/get', false, 'record', true, 'read', '-', '-', '-'],
+    [
+      'action/invoke',
+      false,
+      'record',
+      false,
+      'write',
+      'context.accountId',
+      'context.deviceId',
+      'context',
+    ],
+    ['alert/find', true, 'list', true, 'read', 'accountId', '-', '-'],
+    ['alert/get', false, 'record', true, 'read', 'accountId', '-', '-'],
+    ['alert/remove', false, 'none', false, 'write', 'accountId', '-', '-'],
+    ['alert/update', false, 'record', true, 'write', 'accountId', '-', '-'],
+    [
+      'dashboard/create',
+      false,
+      'record',
+      false,
+      'write',
+      'accountId',
+      '-',
+      'css widgetCss widgets',
+    ],
+    ['dashboard/find', false, 'list', true, 'read', 'accountId', '-', '-'],
+    ['dashboard/get', false, 'record', true, 'read', 'accountId', '-', '-'],
+    ['dashboard/remove', false, 'none', false, 'write', 'accountId', '-', '-'],
+    ['dashboard/update', false, 'record', true, 'write', 'accountId', '-', 'css widgetCss widgets'],
+    ['device/claim', false, 'record', false, 'write', 'accountId', 'id', '-'],
+    ['device/find', true, 'list', true, 'read', 'accountId', 'id', '-'],
+    ['device/get', false, 'record', true, 'read', 'accountId', 'id', '-'],
+    ['device/getCreds', false, 'record', false, 'credential', '-', '-', '-'],
+    ['device/getSignedUrl', false, 'string', true, 'credential', '-', 'id', '-'],
+    ['device/provision', false, 'record', false, 'credential', '-', 'id', '-'],
+    ['device/release', false, 'record', false, 'write', '-', 'id', '-'],
+    ['generic/create', false, 'record', false, 'write', 'accountId', 'deviceId', '.'],
+    ['generic/find', true, 'list', true, 'read', 'accountId', 'deviceId', '.'],
+    ['generic/get', false, 'record', true, 'read', 'accountId', 'deviceId', '.'],
+    ['generic/remove', false, 'none', false, 'write', 'accountId', 'deviceId', '.'],
+    ['generic/update', false, 'record', true, 'write', 'accountId', 'deviceId', '.'],
+    [
+      'metric/fetch',
+      true,
+      'list',
+      true,
+      'read',
+      'accountId',
+      'deviceId items.[].dimensions.Device',
+      'items.[].dimensions',
+    ],
+    ['metric/getDeviceSchema', false, 'record', true, 'read', '-', '-', '-'],
+    ['metric/getMetricList', false, 'record', true, 'read', '-', '-', '-'],
+    ['provision/getCerts', false, 'record', false, 'credential', '-', 'id', '-'],
+    ['provision/update', false, 'record', true, 'write', '-', 'id', '.'],
+    ['provision/updateReport', false, 'none', false, 'write', '-', 'id', '-'],
+    ['store/get', false, 'record', true, 'read', 'accountId', 'deviceId', '-'],
+    ['store/set', false, 'record', true, 'write', 'accountId', 'deviceId', '-'],
+    ['user/create', false, 'record', false, 'admin', 'accountId', '-', '-'],
+    ['user/find', true, 'list', true, 'admin', 'accountId', '-', '-'],
+    ['user/get', false, 'record', true, 'admin', 'accountId', '-', '-'],
+    ['user/getRoles', false, 'record', true, 'admin', '-', '-', '-'],
+    ['user/login', false, 'record', false, 'admin', '-', '-', '-'],
+    ['user/remove', false, 'none', false, 'admin', 'accountId', '-', '-'],
+    ['user/update', false, 'record', true, 'admin', 'accountId', '-', 'preferences'],
+    ['user/updateRole', false, 'record', false, 'admin', 'accountId', '-', '-'],
   ];
+
+  /** A catalog path in the dotted form of the table. */
+  const dotted = (path: readonly string[]): string => (path.length === 0 ? '.' : path.join('.'));
+  const column = (paths: readonly (readonly string[])[] | undefined): string =>
+    paths === undefined || paths.length === 0 ? '-' : paths.map(dotted).join(' ');
 
   it('lists every catalog entry once', () => {
     expect(rows.map(([key]) => key).sort()).toEqual(catalog.map(operationKey).sort());
   });
 
   it.each(rows)(
-    '%s: paged %s, %s response, retry-safe %s, %s, account by %s, device by %s',
-    (key, paged, response, retrySafe, sensitivity, account, device) => {
+    '%s: paged %s, %s response, retry-safe %s, %s, account at %s, devices at %s, free-form %s',
+    (key, paged, response, retrySafe, sensitivity, account, devices, freeForm) => {
       const op = opOf(key);
       expect(op).toMatchObject({ paged, response, retrySafe, sensitivity });
-      expect(op.scope).toEqual(device === undefined ? { account } : { account, device });
+      expect(op.scope.account === undefined ? '-' : dotted(op.scope.account)).toBe(account);
+      expect(column(op.scope.devices)).toBe(devices);
+      expect(column(op.scope.freeForm)).toBe(freeForm);
     },
   );
+
+  it('confirms devices by lookup except where the call itself confines them or none owns them', () => {
+    const special = Object.fromEntries(
+      catalog
+        .filter((op) => (op.scope.deviceOwnership ?? 'lookup') !== 'lookup')
+        .map((op) => [operationKey(op), op.scope.deviceOwnership]),
+    );
+    expect(special).toEqual({
+      'device/claim': 'unclaimed',
+      'device/find': 'call',
+      'device/get': 'call',
+    });
+  });
+
+  it('grants actions by name on action/invoke only', () => {
+    expect(catalog.filter((op) => op.scope.action !== undefined).map(operationKey)).toEqual([
+      'action/invoke',
+    ]);
+  });
+
+  it('selects accounts through object keys only, never through arrays', () => {
+    for (const op of catalog) expect(op.scope.account ?? []).not.toContain('[]');
+  });
 
   it.each(['device/getCreds', 'device/provision', 'provision/getCerts', 'device/getSignedUrl'])(
     'classes %s as credential',
@@ -282,6 +350,135 @@ describe('operation properties', () => {
     for (const op of catalog.filter((candidate) => candidate.paged)) {
       expect(op.response).toBe('list');
     }
+  });
+});
+
+/**
+ * What an operation's request schema (as JSON Schema) shows of the places that can name an
+ * account or a device: properties with a naming name, and free-form places (objects with free
+ * keys, values typed only as JSON). Paths in the dotted form of the table above.
+ */
+function schemaPlaces(op: OperationDefinition) {
+  type Node = Record<string, unknown>;
+  const root = toJSONSchema(op.request, { io: 'output', unrepresentable: 'any' }) as Node;
+  const defs = (root.$defs ?? {}) as Record<string, Node>;
+  const properties = new Set<string>(['.']);
+  const named: string[] = [];
+  const free: string[] = [];
+  const at = (path: readonly string[]) => (path.length === 0 ? '.' : path.join('.'));
+  const walk = (node: Node, path: string[], seen: ReadonlySet<string>): void => {
+    if (typeof node.$ref === 'string') {
+      const name = node.$ref.replace('#/$defs/', '');
+      const target = defs[name];
+      if (target === undefined) throw new Error(`${operationKey(op)}: dangling ${node.$ref}`);
+      if (!seen.has(name)) walk(target, path, new Set([...seen, name]));
+      return;
+    }
+    const keywords = Object.keys(node).filter((k) => k !== '$schema' && k !== '$defs');
+    // `{}` accepts any JSON value, objects with any keys included.
+    if (keywords.length === 0) free.push(at(path));
+    for (const combinator of ['anyOf', 'oneOf', 'allOf']) {
+      for (const branch of (node[combinator] ?? []) as Node[]) walk(branch, path, seen);
+    }
+    if (node.type === 'object' || node.properties !== undefined) {
+      for (const [name, child] of Object.entries((node.properties ?? {}) as Record<string, Node>)) {
+        const childPath = [...path, name];
+        properties.add(at(childPath));
+        if (/^(deviceids?|devices?|accountids?)$/i.test(name)) named.push(at(childPath));
+        walk(child, childPath, seen);
+      }
+      if (node.additionalProperties !== false) free.push(at(path));
+    }
+    if (node.type === 'array' || node.items !== undefined) {
+      walk((node.items ?? {}) as Node, [...path, '[]'], seen);
+    }
+  };
+  walk(root, [], new Set());
+  return { properties, named, free: [...new Set(free)] };
+}
+
+describe('device/getSignedUrl', () => {
+  const signedUrl = (body: Record<string, unknown>) => parse('device/getSignedUrl', body);
+
+  it('requires the device id', () => {
+    expect(issueFields('device/getSignedUrl', { command: 'get', filename: 'log.txt' })).toEqual([
+      'id',
+    ]);
+  });
+
+  it.each([
+    'log.txt',
+    'logs/2026/11/26.txt',
+    'a..b.txt',
+    '..hidden',
+    'name..',
+    '100%.txt',
+    '50% off.pdf',
+    'r%C3%A9sum%C3%A9.pdf',
+    'ümlaut/ファイル.bin',
+  ])('accepts the file name %j', (filename) => {
+    expect(signedUrl({ id: 'DEV0123456', filename }).success).toBe(true);
+  });
+
+  it.each([
+    ['a parent segment', '../SIMA000001/secret.bin'],
+    ['a parent segment inside', 'logs/../../SIMA000001/secret.bin'],
+    ['a trailing parent segment', 'logs/..'],
+    ['a bare parent segment', '..'],
+    ['an absolute path', '/01JHB4Z6QKAC00000000000001/SIMA000001/secret.bin'],
+    ['a leading backslash', '\\SIMA000001\\secret.bin'],
+    ['a backslash', 'logs\\..\\x'],
+    ['a NUL', 'log\u0000.txt'],
+    ['a newline', 'log\n.txt'],
+    ['a DEL', 'log\u007f.txt'],
+    ['an encoded parent segment', '%2e%2e/SIMA000001/secret.bin'],
+    ['an encoded slash', '..%2fSIMA000001%2fsecret.bin'],
+    ['an upper-case encoded slash', '..%2FSIMA000001'],
+    ['an encoded leading slash', '%2fetc/passwd'],
+    ['an encoded backslash', '..%5csecret.bin'],
+    ['an encoded NUL', 'log%00.txt'],
+    ['a double-encoded parent segment', '%252e%252e/secret.bin'],
+    ['a triple-encoded slash', '..%25252fsecret.bin'],
+    ['fullwidth dots and solidus', '\uff0e\uff0e\uff0fsecret.bin'],
+    ['an encoded fullwidth solidus', '..%EF%BC%8Fsecret.bin'],
+    ['encoding nested past the decoding limit', '..%2525252525252f'],
+  ])('refuses a file name with %s', (_name, filename) => {
+    const result = signedUrl({ id: 'DEV0123456', filename });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path)).toEqual([['filename']]);
+  });
+});
+
+describe('scope declarations', () => {
+  const dottedPath = (path: readonly string[]) => (path.length === 0 ? '.' : path.join('.'));
+  const covers = (region: string, place: string) =>
+    region === '.' || place === region || place.startsWith(`${region}.`);
+
+  it.each(catalog.map((op) => [operationKey(op), op] as const))(
+    '%s declares every place its schema can name a device or an account',
+    (_key, op) => {
+      const { properties, named, free } = schemaPlaces(op);
+      const regions = (op.scope.freeForm ?? []).map(dottedPath);
+      const declared = new Set([
+        ...(op.scope.account ? [dottedPath(op.scope.account)] : []),
+        ...(op.scope.devices ?? []).map(dottedPath),
+      ]);
+      const inRegion = (place: string) => regions.some((region) => covers(region, place));
+      // Every free-form place lies in a declared free-form region...
+      expect(free.filter((place) => !inRegion(place))).toEqual([]);
+      // ... every property named like a device or an account is declared or in such a region...
+      expect(named.filter((place) => !declared.has(place) && !inRegion(place))).toEqual([]);
+      // ... and every declaration names a place the schema has (no stale declarations).
+      const exists = (place: string) =>
+        properties.has(place) || free.some((region) => covers(region, place));
+      expect([...declared, ...regions].filter((place) => !exists(place))).toEqual([]);
+      for (const region of regions) expect(free.some((place) => covers(region, place))).toBe(true);
+    },
+  );
+
+  it('notices an undeclared free-form field', () => {
+    const undeclared = { ...opOf('alert/find'), request: strictObject({ note: jsonObject }) };
+    expect(schemaPlaces(undeclared).free).toEqual(['note']);
   });
 });
 

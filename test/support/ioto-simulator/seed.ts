@@ -175,6 +175,8 @@ export const SEED = Object.freeze({
   eventId: first(OWNER.eventIds),
   actionId: ACTIONS[0].id,
   actionName: ACTIONS[0].name,
+  /** An action that acts on the device its context names. */
+  deviceActionName: ACTIONS[1].name,
   /** An action whose invocation answers `{error, name, context}`. */
   failingActionId: ACTIONS[2].id,
   failingActionName: ACTIONS[2].name,
