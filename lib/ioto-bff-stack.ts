@@ -127,6 +127,7 @@ export class IotoBffStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.api.api,
       proxy: this.proxy.function,
+      proxyLogGroup: this.proxy.logGroup,
       authorizer: this.authorizer.function,
       monitoring: config.monitoring,
     });

@@ -14,6 +14,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -22,6 +23,8 @@ import type { DeploymentConfig } from '../config';
 export interface MonitoringProps {
   readonly api: RestApi;
   readonly proxy: IFunction;
+  /** The proxy's log group: scope violations are counted from its log lines. */
+  readonly proxyLogGroup: ILogGroup;
   readonly authorizer: IFunction;
   readonly monitoring: DeploymentConfig['monitoring'];
 }
@@ -37,8 +40,16 @@ export const problemMetric = (code: string, period = Duration.minutes(5)) =>
   });
 
 /**
- * Alarms on what needs an operator (a 5XX rate, p99 latency, throttles, Lambda errors and a
- * refused Ioto token), an encrypted SNS topic for them with an optional email subscription, and
+ * The message the proxy logs when Ioto answers with data outside a partner's scope
+ * (`SCOPE_VIOLATION_MESSAGE` in lambda/auth/scoped-partner-policy.ts; a test keeps them equal).
+ * Partners get a neutral answer then, so only this log line tells the operator.
+ */
+export const SCOPE_VIOLATION_LOG_MESSAGE =
+  'scope violation: Ioto returned data outside the partner scope';
+
+/**
+ * Alarms on what needs an operator (a 5XX rate, p99 latency, throttles, Lambda errors, a
+ * refused Ioto token and Ioto data outside a partner's scope), an encrypted SNS topic for them with an optional email subscription, and
  * a CloudWatch dashboard.
  */
 export class Monitoring extends Construct {
@@ -47,7 +58,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { api, proxy, authorizer, monitoring } = props;
+    const { api, proxy, proxyLogGroup, authorizer, monitoring } = props;
     const key = new Key(this, 'TopicKey', {
       description: 'Encrypts the ioto-bff alarm topic',
       enableKeyRotation: true,
@@ -137,6 +148,26 @@ export class Monitoring extends Construct {
         'Put a valid token into the Ioto token secret.',
       {
         metric: problemMetric('upstream_auth_failed'),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+    );
+
+    const scopeViolations = new MetricFilter(this, 'ScopeViolations', {
+      logGroup: proxyLogGroup,
+      // Powertools Logger writes JSON lines with the text in `message`.
+      filterPattern: FilterPattern.stringValue('$.message', '=', SCOPE_VIOLATION_LOG_MESSAGE),
+      metricNamespace: 'IotoBff',
+      metricName: 'ScopeViolations',
+      metricValue: '1',
+    }).metric({ statistic: 'Sum', period: Duration.minutes(5) });
+    alarm(
+      'ScopeViolation',
+      'Ioto answered a partner call with data of another account. The partner got a neutral ' +
+        'answer and saw none of it; check that Ioto honours accountId (see the proxy logs).',
+      {
+        metric: scopeViolations,
         threshold: 0,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,

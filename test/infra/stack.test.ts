@@ -1,9 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { SCOPE_VIOLATION_MESSAGE } from '../../lambda/auth/scoped-partner-policy';
 import { catalog } from '../../lambda/catalog/index';
 import { parseAccessConfigJson, usageIdentifierKey } from '../../lambda/config/access';
 import { awsAuthorizerEnvSchema, awsProxyEnvSchema } from '../../lambda/config/env';
 import { DeploymentConfigError, parseDeploymentConfig } from '../../lib/config';
 import { GATEWAY_PROBLEMS } from '../../lib/constructs/gateway-responses';
+import { SCOPE_VIOLATION_LOG_MESSAGE } from '../../lib/constructs/monitoring';
 import { configWith, OIDC_OVERRIDES, SAMPLE_CONFIG, synthesize } from './stack-fixtures';
 
 type Resources = Record<
@@ -340,9 +342,9 @@ describe('identity', () => {
 });
 
 describe('operations', () => {
-  it('has the five alarms, all notifying the encrypted SNS topic', () => {
+  it('has the six alarms, all notifying the encrypted SNS topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -355,6 +357,25 @@ describe('operations', () => {
       ExtendedStatistic: 'p99',
     });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('alarms on every scope violation the proxy logs', () => {
+    // The proxy's log line and the filter must agree to the letter, or the alarm never fires.
+    expect(SCOPE_VIOLATION_LOG_MESSAGE).toBe(SCOPE_VIOLATION_MESSAGE);
+    const [[filterId, filter] = ['', { Properties: {} }]] = ofType('AWS::Logs::MetricFilter');
+    expect(filter.Properties).toMatchObject({
+      FilterPattern: `{ $.message = "${SCOPE_VIOLATION_MESSAGE}" }`,
+      LogGroupName: { Ref: expect.stringMatching(/^ProxyFunctionLogs/) },
+      MetricTransformations: [
+        { MetricNamespace: 'IotoBff', MetricName: 'ScopeViolations', MetricValue: '1' },
+      ],
+    });
+    expect(filterId).toMatch(/ScopeViolations/);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ScopeViolations',
+      Namespace: 'IotoBff',
+      Threshold: 0,
+    });
   });
 
   it('subscribes an email when configured', () => {

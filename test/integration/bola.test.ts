@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateIssuerKey, signJwt } from '../../bin/local/local-issuer';
+import { NEUTRAL_REJECTION_DETAIL } from '../../lambda/auth/scoped-partner-policy';
 import { devAccessConfig, globexClaims, nowSeconds } from '../support/access-fixtures';
 import { SEED } from '../support/ioto-simulator';
 import { type CallResult, type Rig, startRig } from './gateway-harness';
@@ -158,9 +159,12 @@ describe("another account's device", () => {
     'is refused on %s with device_not_allowed, checked with the own account only',
     async (key, body) => {
       const result = await rig.call(`/v1/${key}`, body);
-      // A claim of a device someone holds is Ioto's to refuse; everything else is ours.
-      if (key === 'device/claim') expectRefused(result, 400, 'upstream_rejected');
-      else expectRefused(result, 403, 'device_not_allowed');
+      // A claim of a device someone holds is Ioto's to refuse (answered neutrally, as for a
+      // missing device); everything else is ours.
+      if (key === 'device/claim') {
+        expectRefused(result, 400, 'upstream_rejected');
+        expect(result.body.detail).toBe(NEUTRAL_REJECTION_DETAIL);
+      } else expectRefused(result, 403, 'device_not_allowed');
       if (key !== 'device/claim') expectIotoUntouched(B.id);
     },
   );
@@ -199,6 +203,75 @@ describe("another account's device", () => {
     } finally {
       await narrow.close();
     }
+  });
+});
+
+describe('automated actions (the shipped development configuration)', () => {
+  it("refuses globex's granted action on acme's device, named in the context", async () => {
+    const result = await rig.call('/v1/action/invoke', {
+      name: 'reboot-device',
+      context: { deviceId: A_DEVICE },
+    });
+    expectRefused(result, 403, 'device_not_allowed');
+    expectIotoUntouched(B.id);
+    expect(rig.simulator.requests).toHaveLength(1);
+  });
+
+  it('runs the granted action on its own device, in its own account', async () => {
+    const result = await rig.call('/v1/action/invoke', {
+      name: 'reboot-device',
+      context: { deviceId: B_DEVICE },
+    });
+    expect(result.status).toBe(200);
+    expect(rig.simulator.requests.map((r) => [r.path, r.body])).toEqual([
+      ['/tok/device/get', { id: B_DEVICE, accountId: B.id }],
+      [
+        '/tok/action/invoke',
+        { name: 'reboot-device', context: { deviceId: B_DEVICE, accountId: B.id } },
+      ],
+    ]);
+  });
+
+  it.each([
+    ['an action it is not granted', { name: SEED.actionName }],
+    ['a granted name in another case', { name: 'Reboot-Device' }],
+    ['an action by id', { id: SEED.actionId }],
+    ['an action by id beside a granted name', { id: SEED.failingActionId, name: 'reboot-device' }],
+  ])('refuses %s with action_not_allowed, asking Ioto nothing', async (_name, body) => {
+    expectRefused(await rig.call('/v1/action/invoke', body), 403, 'action_not_allowed');
+    expect(rig.simulator.requests).toHaveLength(0);
+  });
+
+  it("refuses acme's account in the action context", async () => {
+    const result = await rig.call('/v1/action/invoke', {
+      name: 'reboot-device',
+      context: { accountId: A.id, deviceId: B_DEVICE },
+    });
+    expectRefused(result, 403, 'account_not_allowed');
+    expect(rig.simulator.requests).toHaveLength(0);
+  });
+});
+
+describe('nested device fields (the shipped development configuration)', () => {
+  it("refuses acme's device in a metric dimension beside globex's own device", async () => {
+    const result = await rig.call('/v1/metric/fetch', {
+      deviceId: B_DEVICE,
+      items: [
+        { namespace: SEED.metricNamespace, statistic: 'avg', dimensions: { Device: B_DEVICE } },
+        { namespace: SEED.metricNamespace, statistic: 'avg', dimensions: { Device: A_DEVICE } },
+      ],
+    });
+    expectRefused(result, 403, 'device_not_allowed');
+    expectIotoUntouched(B.id);
+  });
+
+  it("refuses acme's device in a dashboard widget", async () => {
+    const result = await rig.call('/v1/dashboard/create', {
+      name: 'Fleet',
+      widgets: [{ type: 'graph', metric: 'temperature', dimensions: { Device: A_DEVICE } }],
+    });
+    expectRefused(result, 403, 'device_not_allowed');
+    expectIotoUntouched(B.id);
   });
 });
 

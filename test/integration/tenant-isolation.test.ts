@@ -313,6 +313,47 @@ describe('devices Ioto itself confines to the account', () => {
   });
 });
 
+describe('signed URLs', () => {
+  it('refuses a signed URL without a device, asking Ioto nothing', async () => {
+    const result = await rig.call('/v1/device/getSignedUrl', { command: 'get', filename: 'x' });
+    expectRefused(result, 400, 'validation_failed');
+    expect(result.body.errors).toEqual([{ path: '/id', message: expect.any(String) }]);
+    expect(rig.simulator.requests).toEqual([]);
+  });
+
+  it.each([
+    `../${FOREIGN.device}/secret.bin`,
+    `/${FOREIGN.account}/${FOREIGN.device}/secret.bin`,
+    `\\${FOREIGN.device}\\secret.bin`,
+    `%2e%2e%2f${FOREIGN.device}%2fsecret.bin`,
+    `%252e%252e/${FOREIGN.device}/secret.bin`,
+    `logs/..%5c..%5c${FOREIGN.device}`,
+    'log\u0000.txt',
+  ])('refuses the file name %j, asking Ioto nothing', async (filename) => {
+    const result = await rig.call('/v1/device/getSignedUrl', {
+      id: OWN.device,
+      command: 'get',
+      filename,
+    });
+    expect({ status: result.status, code: result.body.code }).toEqual({
+      status: 400,
+      code: 'validation_failed',
+    });
+    expect(result.body.errors).toEqual([{ path: '/filename', message: expect.any(String) }]);
+    expect(rig.simulator.requests).toEqual([]);
+  });
+
+  it("signs a URL for a file of the partner's own device", async () => {
+    const result = await rig.call('/v1/device/getSignedUrl', {
+      id: OWN.device,
+      command: 'put',
+      filename: 'logs/2026-11-26.txt',
+    });
+    expect(result.status).toBe(200);
+    expect(result.body.data).toContain(`/${OWN.account}/${OWN.device}/`);
+  });
+});
+
 describe('free-form JSON hiding another tenant, generated (fast-check, seeded)', () => {
   /** Naming keys in the letter cases a hostile partner might try. */
   const deviceKey = fc.constantFrom('deviceId', 'Device', 'device', 'DEVICEID', 'deviceIds');
