@@ -196,11 +196,12 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
     if (scope.action !== undefined) this.#confirmAction(partner, fields);
     const references = findReferences(scope, fields);
     for (const { value } of references.accounts) {
+      if (typeof value !== 'string') throw new AccountNotAllowedError();
       // The call acts in one account: a body that names another one, even another of the
       // partner's, would leave Ioto to pick.
       const allowed =
-        call.account === undefined ? partner.accounts.has(value as string) : value === call.account;
-      if (typeof value !== 'string' || !allowed) throw new AccountNotAllowedError();
+        call.account === undefined ? partner.accounts.has(value) : value === call.account;
+      if (!allowed) throw new AccountNotAllowedError();
     }
     const devices = new Set<string>();
     for (const { value } of references.devices) {

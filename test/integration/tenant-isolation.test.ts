@@ -313,6 +313,34 @@ describe('devices Ioto itself confines to the account', () => {
   });
 });
 
+describe('oversized and deeply nested free-form JSON', () => {
+  const invoke = (context: unknown) =>
+    rig.call('/v1/action/invoke', { name: SEED.deviceActionName, context });
+
+  it('refuses a context of more than 1,000 keys with validation_failed, asking Ioto nothing', async () => {
+    const wide = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, i]));
+    const result = await invoke(wide);
+    expectRefused(result, 400, 'validation_failed');
+    expect(result.body.errors).toEqual([
+      { path: '/context', message: 'Holds more than 1000 keys' },
+    ]);
+    expect(rig.simulator.requests).toEqual([]);
+  });
+
+  it('refuses a context nested 10,000 levels deep with validation_failed', async () => {
+    const depth = 10_000;
+    const text = `{"name":"${SEED.deviceActionName}","context":${'{"d":'.repeat(depth)}{"deviceId":"${FOREIGN.device}"}${'}'.repeat(depth)}}`;
+    const result = await raw('action/invoke', text);
+    expectRefused(result, 400, 'validation_failed');
+    expect(rig.simulator.requests).toEqual([]);
+  });
+
+  it('accepts a context of 1,000 keys, the account the gateway sets included', async () => {
+    const wide = Object.fromEntries(Array.from({ length: 999 }, (_, i) => [`k${i}`, i]));
+    expect((await invoke(wide)).status).toBe(200);
+  });
+});
+
 describe('signed URLs', () => {
   it('refuses a signed URL without a device, asking Ioto nothing', async () => {
     const result = await rig.call('/v1/device/getSignedUrl', { command: 'get', filename: 'x' });

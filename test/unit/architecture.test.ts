@@ -23,6 +23,7 @@ const PURE_CORE = [
   'lambda/proxy/parse-request.ts',
   'lambda/proxy/validate-request.ts',
   'lambda/auth/partner-directory.ts',
+  'lambda/auth/body-references.ts',
   'lambda/config/access.ts',
   'lambda/upstream/token-provider.ts',
 ];
