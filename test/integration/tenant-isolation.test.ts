@@ -341,6 +341,25 @@ describe('oversized and deeply nested free-form JSON', () => {
   });
 });
 
+describe('ownership checks', () => {
+  it('checks each distinct device once per request, however often the body names it', async () => {
+    const dimensions = { Device: OWN.device };
+    const result = await rig.call('/v1/metric/fetch', {
+      deviceId: OWN.device,
+      items: [0, 1, 2].map(() => ({
+        namespace: SEED.metricNamespace,
+        statistic: 'avg',
+        dimensions,
+      })),
+    });
+    expect(result.status).toBe(200);
+    expect(rig.simulator.requests.map((request) => request.path)).toEqual([
+      '/tok/device/get',
+      '/tok/metric/fetch',
+    ]);
+  });
+});
+
 describe('signed URLs', () => {
   it('refuses a signed URL without a device, asking Ioto nothing', async () => {
     const result = await rig.call('/v1/device/getSignedUrl', { command: 'get', filename: 'x' });
