@@ -2,8 +2,10 @@
  * `npm run --silent openapi > openapi.json`: prints the OpenAPI 3.1 description of the partner
  * contract, generated from the operation catalog, with the paging limits of the environment.
  */
-import { localGatewayEnvSchema, readEnv } from '../lambda/config/env';
-import { buildOpenApiDocument } from '../lambda/docs/openapi';
+
+import { localGatewayEnvSchema } from '../dev/local-gateway/env';
+import { buildOpenApiDocument } from '../dev/openapi';
+import { readEnv } from '../lambda/config/env';
 import packageJson from '../package.json';
 
 const env = readEnv(localGatewayEnvSchema);

@@ -13,6 +13,12 @@ import {
 } from 'zod';
 import { partnerGrantIssues, partnerIdentitySchema, partnerSchema } from '../lambda/config/access';
 import { describeIssues } from '../lambda/config/issues';
+import {
+  checkProxyLimits,
+  DEADLINE_MARGIN_MS,
+  deadlineFits,
+  proxyLimitsShape,
+} from '../lambda/config/settings';
 
 /**
  * The deployment configuration of the ioto-bff stack: one zod schema, validated when the CDK
@@ -78,20 +84,17 @@ export const deploymentConfigSchema = strictObject({
   identity: union([cognitoIdentity, oidcIdentity]),
   partners: array(deploymentPartnerSchema).min(1).max(100),
   limits: strictObject({
-    /** Deadline of the Ioto exchange of one request (retry included). */
-    upstreamTimeoutMs: int().min(500).max(25_000).default(8_000),
+    /** The proxy's limits: bounds and defaults shared with its environment (lambda/config/settings.ts). */
+    ...proxyLimitsShape,
     /** Proxy Lambda timeout: above the upstream deadline, below API Gateway's 29 s. */
     proxyTimeoutSeconds: int().min(3).max(28).default(12),
     proxyMemoryMb: int().min(256).max(4_096).default(512),
     authorizerMemoryMb: int().min(128).max(2_048).default(256),
     /** Reserved concurrency of the proxy: a ceiling that protects the Ioto cloud from bursts. */
     proxyReservedConcurrency: int().min(1).max(1_000).default(50),
-    maxBodyBytes: int().min(1_024).max(6_000_000).default(262_144),
-    pageLimitDefault: int().min(1).max(1_000).default(25),
-    pageLimitMax: int().min(1).max(1_000).default(100),
-    tokenCacheSeconds: int().min(0).max(86_400).default(300),
-    pageTokenTtlSeconds: int().min(60).max(604_800).default(3_600),
-  }).prefault({}),
+  })
+    .superRefine(checkProxyLimits)
+    .prefault({}),
   api: strictObject({
     /** Stage-wide default throttling (per-partner limits come from the partner's usage plan). */
     rateLimit: int().min(1).max(10_000).default(100),
@@ -129,18 +132,11 @@ export const deploymentConfigSchema = strictObject({
 }).superRefine((config, ctx) => {
   const { limits } = config;
   // The proxy must outlive one upstream deadline plus its bookkeeping.
-  if (limits.upstreamTimeoutMs + 1_000 > limits.proxyTimeoutSeconds * 1_000) {
+  if (!deadlineFits(limits.upstreamTimeoutMs, limits.proxyTimeoutSeconds)) {
     ctx.addIssue({
       code: 'custom',
       path: ['limits', 'upstreamTimeoutMs'],
-      message: 'must be at least 1 s below limits.proxyTimeoutSeconds',
-    });
-  }
-  if (limits.pageLimitDefault > limits.pageLimitMax) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['limits', 'pageLimitDefault'],
-      message: 'must not exceed limits.pageLimitMax',
+      message: `must be at least ${DEADLINE_MARGIN_MS / 1_000} s below limits.proxyTimeoutSeconds`,
     });
   }
   config.partners.forEach((partner, index) => {

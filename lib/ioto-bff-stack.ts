@@ -2,6 +2,7 @@ import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { compactAccessConfig } from '../lambda/config/access';
+import { toEnvironment } from '../lambda/config/settings';
 import { type DeploymentConfig, DeploymentConfigError } from './config';
 import { BffFunction } from './constructs/bff-function';
 import { IotoSecrets } from './constructs/ioto-secrets';
@@ -91,12 +92,7 @@ export class IotoBffStack extends Stack {
         IOTO_TOKEN_SECRET_ID: this.secrets.tokenSecretId,
         PAGE_TOKEN_SECRET_ID: this.secrets.pageTokenKey.secretArn,
         ACCESS_CONFIG: accessConfig,
-        UPSTREAM_TIMEOUT_MS: String(limits.upstreamTimeoutMs),
-        TOKEN_CACHE_SECONDS: String(limits.tokenCacheSeconds),
-        PAGE_TOKEN_TTL_SECONDS: String(limits.pageTokenTtlSeconds),
-        PAGE_LIMIT_DEFAULT: String(limits.pageLimitDefault),
-        PAGE_LIMIT_MAX: String(limits.pageLimitMax),
-        MAX_BODY_BYTES: String(limits.maxBodyBytes),
+        ...toEnvironment(limits),
       },
     });
     // Only the proxy may read either secret.

@@ -1,9 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { createAuthorizerHandler } from '../auth/create-authorizer-handler';
 import { PartnerDirectory } from '../auth/partner-directory';
-import { createAccessTokenVerifier, createTokenAuthorizer } from '../auth/token-authorizer';
+import { createAccessTokenVerifier } from '../auth/token-authorizer';
 import { parseAccessConfigJson } from '../config/access';
 import { awsAuthorizerEnvSchema, readEnv } from '../config/env';
 
@@ -13,12 +11,9 @@ import { awsAuthorizerEnvSchema, readEnv } from '../config/env';
  */
 const env = readEnv(awsAuthorizerEnvSchema);
 const access = parseAccessConfigJson(env.ACCESS_CONFIG, 'ACCESS_CONFIG');
-const logger = new Logger();
 
-export const handler = middy<APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult>(
-  createTokenAuthorizer({
-    verifier: createAccessTokenVerifier(access),
-    directory: new PartnerDirectory(access),
-    logger,
-  }),
-).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = createAuthorizerHandler({
+  verifier: createAccessTokenVerifier(access),
+  directory: new PartnerDirectory(access),
+  logger: new Logger(),
+});

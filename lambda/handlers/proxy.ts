@@ -7,7 +7,7 @@ import { parseAccessConfigJson } from '../config/access';
 import { awsProxyEnvSchema, readEnv } from '../config/env';
 import { PageTokenSealer } from '../paging/page-token-sealer';
 import { createProxyHandler } from '../proxy/create-proxy-handler';
-import { buildProxyDependencies } from '../proxy/proxy-dependencies';
+import { buildProxyDependencies, proxySettingsOf } from '../proxy/proxy-dependencies';
 import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
 
 /**
@@ -21,7 +21,7 @@ const secrets = new SecretsProvider({
 });
 
 export const handler = createProxyHandler({
-  ...buildProxyDependencies(env, {
+  ...buildProxyDependencies(proxySettingsOf(env), {
     tokenSource: secretsManagerTokenSource(
       secrets,
       env.IOTO_TOKEN_SECRET_ID,

@@ -257,3 +257,16 @@ export class TokenUnavailableError extends ProblemError {
     );
   }
 }
+
+/** The page-token key could not be read from its secret (paged operations only). */
+export class PageTokenUnavailableError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      503,
+      'page_token_unavailable',
+      'Paging unavailable',
+      { detail: 'The gateway could not load its page-token key; retry later.', ...options },
+      true,
+    );
+  }
+}

@@ -4,10 +4,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { problemResponses } from './problem-responses';
 import { createProxyCore, type ProxyDependencies } from './proxy-core';
+import { correlateRequest } from './request-id';
 
 export interface ProxyHandlerDependencies extends ProxyDependencies {
   readonly tracer: Tracer;
@@ -21,10 +21,11 @@ export type ProxyHandler = (
 ) => Promise<APIGatewayProxyResult>;
 
 /**
- * The proxy's middy chain, in the house order: tracer, logger, metrics, header normalizer, then
- * the problem middleware last, so its `onError` runs first. Body parsing is not a middleware:
- * the core parses after routing, so an unknown route is 404 before any media-type complaint,
- * and with our own problem codes (malformed_json, unsupported_media_type, payload_too_large).
+ * The proxy's middy chain: tracer, logger, metrics, the request id as the logger's correlation
+ * id, then the problem middleware last, so its `onError` runs first. Body parsing is not a
+ * middleware: the core parses after routing, so an unknown route is 404 before any media-type
+ * complaint, and with our own problem codes (docs/decisions, body parsing). Headers are read
+ * case-insensitively where needed (`headers.ts`), so no normalizing middleware is needed.
  * Shared by the deployed handler and the local gateway.
  */
 export function createProxyHandler(deps: ProxyHandlerDependencies): ProxyHandler {
@@ -32,6 +33,6 @@ export function createProxyHandler(deps: ProxyHandlerDependencies): ProxyHandler
     .use(captureLambdaHandler(deps.tracer, { captureResponse: false }))
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics))
-    .use(httpHeaderNormalizer())
+    .use(correlateRequest(deps.logger))
     .use(problemResponses({ logger: deps.logger, metrics: deps.metrics }));
 }

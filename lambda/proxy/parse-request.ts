@@ -9,6 +9,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../problems/problem-error';
+import { headerValue } from './headers';
 
 const ROUTE = /^\/v1\/([^/]+)\/([^/]+)\/?$/;
 
@@ -142,19 +143,4 @@ function checkStructure(value: unknown, depth: number): void {
     checkStructure(key, depth);
     checkStructure(item, depth + 1);
   }
-}
-
-/** Header lookup that does not depend on the header normalizer having run. */
-export function headerValue(
-  headers: APIGatewayProxyEvent['headers'] | null | undefined,
-  name: string,
-): string | undefined {
-  if (!headers) return undefined;
-  const direct = headers[name];
-  if (direct !== undefined) return direct;
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === wanted) return value;
-  }
-  return undefined;
 }

@@ -38,18 +38,19 @@ export function problemResponses(
     },
     onError: (request) => {
       const requestId = requestIdOf(request.event);
+      // Also when the failure came before `correlateRequest` ran: every line carries the id.
+      logger.setCorrelationId(requestId);
       const problem = toProblem(request.error, requestId);
       const code = problem.body.code;
       // 5xx: our failure or Ioto's; the error and its cause go to the log, never to the partner.
       if (problem.status >= 500) {
         logger.error('request failed', {
-          requestId,
           code,
           status: problem.status,
           error: request.error,
         });
       } else {
-        logger.info('request refused', { requestId, code, status: problem.status });
+        logger.info('request refused', { code, status: problem.status });
       }
       metrics.addDimensions({ code });
       metrics.addMetric('ProblemResponses', MetricUnit.Count, 1);

@@ -7,7 +7,6 @@ import type { UpstreamCursor, UpstreamQuery } from '../paging/upstream-query';
 import type { IotoClient } from '../upstream/ioto-client';
 import { normalizeReply } from './normalize-response';
 import { parseJsonBody, resolveOperation } from './parse-request';
-import { requestIdOf } from './request-id';
 import type { RequestValidator } from './validate-request';
 
 /** Everything the proxy needs, built once per cold start by a composition root. */
@@ -69,7 +68,6 @@ export function createProxyCore(deps: ProxyDependencies) {
         throw deps.policy.conceal(call, error);
       });
     deps.logger.info('forwarded', {
-      requestId: requestIdOf(event),
       partnerId: call.partner.id,
       operation: key,
       upstreamStatus: reply.status,

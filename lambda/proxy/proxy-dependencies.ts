@@ -2,19 +2,31 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { PartnerDirectory } from '../auth/partner-directory';
 import { ScopedPartnerPolicy } from '../auth/scoped-partner-policy';
 import type { AccessConfig } from '../config/access';
-import type { AwsProxyEnv } from '../config/env';
+import { fromEnvironment, type ProxyLimits, type ProxyLimitVariables } from '../config/settings';
 import type { PageTokenSealer } from '../paging/page-token-sealer';
-import { TokenUnavailableError } from '../problems/problem-error';
-import { IotoClient } from '../upstream/ioto-client';
+import { PageTokenUnavailableError } from '../problems/problem-error';
+import { type AuthScheme, IotoClient } from '../upstream/ioto-client';
 import { CachingTokenProvider, type TokenSource } from '../upstream/token-provider';
 import type { ProxyDependencies } from './proxy-core';
 import { createRequestValidator } from './validate-request';
 
-/** The settings every deployment shares (the AWS and local env schemas both provide them). */
-export type ProxySettings = Omit<
-  AwsProxyEnv,
-  'IOTO_TOKEN_SECRET_ID' | 'PAGE_TOKEN_SECRET_ID' | 'ACCESS_CONFIG'
->;
+/** The settings every deployment shares: where Ioto is, how to send its token, the limits. */
+export interface ProxySettings {
+  readonly endpoint: URL;
+  readonly authScheme: AuthScheme;
+  readonly limits: ProxyLimits;
+}
+
+/** The proxy settings of a parsed environment (the deployed and the local one alike). */
+export function proxySettingsOf(
+  env: { readonly IOTO_ENDPOINT: URL; readonly IOTO_AUTH_SCHEME: AuthScheme } & ProxyLimitVariables,
+): ProxySettings {
+  return {
+    endpoint: env.IOTO_ENDPOINT,
+    authScheme: env.IOTO_AUTH_SCHEME,
+    limits: fromEnvironment(env),
+  };
+}
 
 export interface ProxyWiring {
   readonly tokenSource: TokenSource;
@@ -31,44 +43,46 @@ export function buildProxyDependencies(
   settings: ProxySettings,
   wiring: ProxyWiring,
 ): ProxyDependencies {
+  const { limits } = settings;
   const client = new IotoClient({
-    endpoint: settings.IOTO_ENDPOINT,
+    endpoint: settings.endpoint,
     tokens: new CachingTokenProvider(wiring.tokenSource, {
-      cacheSeconds: settings.TOKEN_CACHE_SECONDS,
+      cacheSeconds: limits.tokenCacheSeconds,
     }),
-    authScheme: settings.IOTO_AUTH_SCHEME,
-    deadlineMs: settings.UPSTREAM_TIMEOUT_MS,
-    maxResponseBytes: settings.UPSTREAM_MAX_RESPONSE_BYTES,
-    retryBaseDelayMs: settings.UPSTREAM_RETRY_BASE_DELAY_MS,
+    authScheme: settings.authScheme,
+    deadlineMs: limits.upstreamTimeoutMs,
+    maxResponseBytes: limits.upstreamMaxResponseBytes,
+    retryBaseDelayMs: limits.upstreamRetryBaseDelayMs,
     ...(wiring.fetch && { fetch: wiring.fetch }),
   });
   return {
     client,
-    sealer: memoizeSuccess(wiring.loadSealer),
+    sealer: loadSealerOnce(wiring.loadSealer),
     validate: createRequestValidator({
-      defaultLimit: settings.PAGE_LIMIT_DEFAULT,
-      maxLimit: settings.PAGE_LIMIT_MAX,
+      defaultLimit: limits.pageLimitDefault,
+      maxLimit: limits.pageLimitMax,
     }),
     policy: new ScopedPartnerPolicy({
       directory: new PartnerDirectory(wiring.access),
       ioto: (call) => client.call(call),
       logger: wiring.logger,
     }),
-    maxBodyBytes: settings.MAX_BODY_BYTES,
+    maxBodyBytes: limits.maxBodyBytes,
     logger: wiring.logger,
   };
 }
 
 /**
- * Shares one load between concurrent callers and keeps its result; a failed load is forgotten,
- * so the next request tries again, and surfaces as token_unavailable.
+ * Shares one load of the page-token sealer between concurrent callers and keeps its result; a
+ * failed load is forgotten, so the next request tries again, and surfaces as
+ * page_token_unavailable.
  */
-function memoizeSuccess<T>(load: () => Promise<T>): () => Promise<T> {
+function loadSealerOnce<T>(load: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
   return () => {
     pending ??= load().catch((error: unknown) => {
       pending = undefined;
-      throw new TokenUnavailableError({ cause: error });
+      throw new PageTokenUnavailableError({ cause: error });
     });
     return pending;
   };

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { headerValue } from './parse-request';
+import { headerValue } from './headers';
 
 /** An inbound id is kept only when it cannot smuggle anything into headers or logs. */
 const WELL_FORMED = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/;
@@ -25,4 +27,17 @@ export function requestIdOf(
       : event.requestContext?.requestId || randomUUID();
   assigned.set(event, id);
   return id;
+}
+
+/**
+ * Sets the request id as the logger's correlation id (`correlation_id` on every log line of the
+ * request), once, before the core runs. Use it after `injectLambdaContext` with `resetKeys`,
+ * which clears it when the invocation ends.
+ */
+export function correlateRequest(logger: Logger): MiddlewareObj<APIGatewayProxyEvent> {
+  return {
+    before: (request) => {
+      logger.setCorrelationId(requestIdOf(request.event));
+    },
+  };
 }

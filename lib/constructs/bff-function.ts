@@ -9,15 +9,32 @@ import { Construct } from 'constructs';
 /** The repository root, where package-lock.json and the lambda/ sources are. */
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
+/** Properties of a {@link BffFunction}. */
 export interface BffFunctionProps {
-  /** Handler file under `lambda/handlers/`, without extension (`proxy`, `authorizer`). */
+  /**
+   * The handler file under `lambda/handlers/`, without extension (`proxy`, `authorizer`); it
+   * must export `handler`. Also names the function in its role's description.
+   */
   readonly handler: string;
+  /** The Lambda function's description, shown in the console. */
   readonly description: string;
+  /** Memory of the function, in MB (CPU scales with it). */
   readonly memorySize: number;
+  /** How long one invocation may run before Lambda stops it. */
   readonly timeout: Duration;
+  /** How long the function's own log group keeps its log events. */
   readonly logRetention: RetentionDays;
+  /**
+   * Environment variables of the function, added to the defaults (`NODE_OPTIONS` with source
+   * maps and the Powertools settings: service `ioto-bff`, namespace `IotoBff`, log level `INFO`,
+   * no response capture in traces); a variable given here replaces the default of that name.
+   */
   readonly environment: Readonly<Record<string, string>>;
-  /** @default no reservation */
+  /**
+   * Concurrent executions reserved for the function, which are also its ceiling.
+   *
+   * @default - no reservation: the function draws on the account's unreserved concurrency
+   */
   readonly reservedConcurrentExecutions?: number;
 }
 
@@ -25,21 +42,40 @@ export interface BffFunctionProps {
  * One ioto-bff Lambda function: bundled by the local esbuild (never Docker), Node.js 24 on
  * ARM64, minified with source maps, X-Ray active tracing, its own log group with retention and
  * its own role that can write only to that log group.
+ *
+ * Secure defaults: a dedicated execution role with no managed policies (grant it more
+ * explicitly, e.g. secret reads), logs only in the function's own log group, and X-Ray traces
+ * that never capture response bodies.
  */
 export class BffFunction extends Construct {
+  /** The Lambda function. */
   readonly function: NodejsFunction;
+  /** The function's execution role: it may write its logs and traces, nothing else. */
   readonly role: Role;
+  /** The function's log group, with the configured retention. */
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: BffFunctionProps) {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
-    this.role = new Role(this, 'Role', {
+    this.role = this.#createRole(props.handler, this.logGroup);
+    this.function = this.#createFunction(props, this.role, this.logGroup);
+    this.#acknowledgeFindings(this.function, this.role);
+  }
+
+  /** The execution role, allowed to write to the function's log group only. */
+  #createRole(handler: string, logGroup: LogGroup): Role {
+    const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ioto-bff ${props.handler} function`,
+      description: `Execution role of the ioto-bff ${handler} function`,
     });
-    this.logGroup.grantWrite(this.role);
-    this.function = new NodejsFunction(this, 'Function', {
+    logGroup.grantWrite(role);
+    return role;
+  }
+
+  /** The function itself, bundled from `lambda/handlers/<handler>.ts`. */
+  #createFunction(props: BffFunctionProps, role: Role, logGroup: LogGroup): NodejsFunction {
+    return new NodejsFunction(this, 'Function', {
       entry: path.join(PROJECT_ROOT, 'lambda', 'handlers', `${props.handler}.ts`),
       handler: 'handler',
       description: props.description,
@@ -47,8 +83,8 @@ export class BffFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
-      role: this.role,
-      logGroup: this.logGroup,
+      role,
+      logGroup,
       tracing: Tracing.ACTIVE,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
@@ -75,14 +111,18 @@ export class BffFunction extends Construct {
         forceDockerBundling: false,
       },
     });
-    Validations.of(this.function).acknowledge({
+  }
+
+  /** The cdk-nag findings that do not apply to this function, each with its reason. */
+  #acknowledgeFindings(fn: NodejsFunction, role: Role): void {
+    Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:
         'API Gateway invokes the function synchronously and gets every failure as a response; ' +
         'dead-letter queues apply only to asynchronous invocations.',
     });
     // X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.
-    Validations.of(this.role).acknowledge({
+    Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'X-Ray PutTraceSegments/PutTelemetryRecords support only Resource "*" (AWS docs: X-Ray IAM).',

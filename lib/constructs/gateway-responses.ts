@@ -20,7 +20,9 @@ const gatewayOnly = (status: number, code: string, title: string, detail: string
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
  */
 export const GATEWAY_PROBLEMS: readonly {
+  /** The API Gateway response type this entry replaces. */
   readonly type: ResponseType;
+  /** The problem API Gateway answers with, rendered as the proxy would render it. */
   readonly error: ProblemError;
 }[] = [
   { type: ResponseType.UNAUTHORIZED, error: new UnauthorizedError() },
@@ -81,7 +83,12 @@ const GATEWAY_HEADER_NAMES: Readonly<Record<string, string>> = {
   'retry-after': 'Retry-After',
 };
 
-/** Adds every gateway response of {@link GATEWAY_PROBLEMS} to the API. */
+/**
+ * Adds every gateway response of {@link GATEWAY_PROBLEMS} to the API: the problem's status,
+ * its `application/problem+json` body, its headers, `x-request-id` and `Cache-Control: no-store`.
+ *
+ * @param api the REST API whose gateway responses to replace
+ */
 export function addProblemGatewayResponses(api: RestApi): void {
   for (const { type, error } of GATEWAY_PROBLEMS) {
     const problem = toProblem(error, '$context.requestId');

@@ -13,7 +13,7 @@ import {
   jwksOf,
   loadOrCreateIssuerKey,
   mintPartnerToken,
-} from '../../bin/local/local-issuer';
+} from '../../dev/local-issuer';
 import { type AccessConfig, usageIdentifierKey } from '../../lambda/config/access';
 import { devAccessConfig } from '../support/access-fixtures';
 import { lambdaContext } from '../support/api-gateway-event';

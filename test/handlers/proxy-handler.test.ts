@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { IotoSimulator, SEED } from '../../dev/ioto-simulator';
 import type { ProxyHandler } from '../../lambda/proxy/create-proxy-handler';
 import { fullAccessConfig } from '../support/access-fixtures';
 import { lambdaContext, restEvent } from '../support/api-gateway-event';
 import { captureOutput } from '../support/capture-output';
-import { IotoSimulator, SEED } from '../support/ioto-simulator';
 
 const CANARY = `CANARY-${randomBytes(16).toString('hex')}`;
 const TOKEN_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ioto-token-AbCdEf';
@@ -136,14 +136,59 @@ describe('the deployed proxy handler', () => {
     );
   });
 
-  it('answers 503 token_unavailable when the secret cannot be read', async () => {
-    const handler = await coldStart((mock) =>
-      mock.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException')),
-    );
+  it('answers 503 token_unavailable when the token secret cannot be read', async () => {
+    const handler = await coldStart((mock) => {
+      healthySecrets(mock);
+      mock
+        .on(GetSecretValueCommand, { SecretId: TOKEN_SECRET })
+        .rejects(new Error('AccessDeniedException'));
+    });
     const result = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['content-type']).toBe('application/problem+json');
     expect(parse(result)).toMatchObject({ code: 'token_unavailable', status: 503 });
+  });
+
+  it('answers 503 page_token_unavailable on paged operations when the page-token key cannot be read', async () => {
+    const handler = await coldStart((mock) => {
+      healthySecrets(mock);
+      mock
+        .on(GetSecretValueCommand, { SecretId: PAGE_SECRET })
+        .rejects(new Error('AccessDeniedException'));
+    });
+    const paged = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+    expect(paged.statusCode).toBe(503);
+    expect(parse(paged)).toMatchObject({ code: 'page_token_unavailable', status: 503 });
+    expect(simulator.requests).toHaveLength(0);
+    const single = await handler(
+      restEvent({ path: '/v1/alert/get', body: { id: SEED.accounts[0]?.alertIds[0] } }),
+      lambdaContext(),
+    );
+    expect(single.statusCode).toBe(200);
+  });
+
+  it('writes the request id as the correlation id of every log line of the request', async () => {
+    const handler = await coldStart();
+    const before = output.records().length;
+    const requestId = 'partner-trace-0001';
+    const ok = await handler(
+      restEvent({ path: '/v1/alert/find', headers: { 'X-Request-Id': requestId } }),
+      lambdaContext(),
+    );
+    const refused = await handler(
+      restEvent({ path: '/v1/alert/get', body: {}, headers: { 'x-request-id': 'other-trace-02' } }),
+      lambdaContext(),
+    );
+    expect([ok.statusCode, refused.statusCode]).toEqual([200, 400]);
+    // Log lines, not the EMF metric documents written beside them.
+    const lines = output
+      .records()
+      .slice(before)
+      .filter((line) => line.level !== undefined);
+    expect(lines.map((line) => [line.message, line.correlation_id])).toEqual([
+      ['forwarded', requestId],
+      ['request refused', 'other-trace-02'],
+    ]);
   });
 
   it('answers problems through the whole chain for unknown routes and methods', async () => {

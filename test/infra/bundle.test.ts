@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { jwksOf, loadOrCreateIssuerKey, mintPartnerToken } from '../../bin/local/local-issuer';
+import { IotoSimulator } from '../../dev/ioto-simulator';
+import { jwksOf, loadOrCreateIssuerKey, mintPartnerToken } from '../../dev/local-issuer';
 import { devAccessConfig } from '../support/access-fixtures';
 import { restEvent } from '../support/api-gateway-event';
-import { IotoSimulator } from '../support/ioto-simulator';
 import { type Origin, startOrigin } from '../support/origin-server';
 
 /**

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOrCreateIssuerKey, signJwt } from '../../bin/local/local-issuer';
+import { SEED } from '../../dev/ioto-simulator';
+import { loadOrCreateIssuerKey, signJwt } from '../../dev/local-issuer';
 import { NEUTRAL_REJECTION_DETAIL } from '../../lambda/auth/scoped-partner-policy';
 import { devAccessConfig, globexClaims, nowSeconds } from '../support/access-fixtures';
-import { SEED } from '../support/ioto-simulator';
 import { type CallResult, type Rig, startRig } from './gateway-harness';
 
 /**

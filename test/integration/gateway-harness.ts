@@ -5,14 +5,18 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { mintPartnerToken } from '../../bin/local/local-issuer';
-import { type RunningLocalGateway, startLocalGateway } from '../../bin/local/start-local-gateway';
+import { IotoSimulator } from '../../dev/ioto-simulator';
+import { localGatewayEnvSchema } from '../../dev/local-gateway/env';
+import {
+  type RunningLocalGateway,
+  startLocalGateway,
+} from '../../dev/local-gateway/start-local-gateway';
+import { mintPartnerToken } from '../../dev/local-issuer';
 import type { AccessConfig } from '../../lambda/config/access';
-import { localGatewayEnvSchema, readEnv } from '../../lambda/config/env';
+import { readEnv } from '../../lambda/config/env';
 import { secretsManagerTokenSource } from '../../lambda/upstream/secrets-token-source';
 import type { TokenSource } from '../../lambda/upstream/token-provider';
 import { captureOutput } from '../support/capture-output';
-import { IotoSimulator } from '../support/ioto-simulator';
 
 export const TOKEN_SECRET =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ioto-token-AbCdEf';

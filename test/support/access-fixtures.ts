@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCAL_ISSUER } from '../../bin/local/local-issuer';
+import { SEED } from '../../dev/ioto-simulator';
+import { LOCAL_ISSUER } from '../../dev/local-issuer';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import {
   type AccessConfig,
   parseAccessConfig,
   parseAccessConfigJson,
 } from '../../lambda/config/access';
-import { SEED } from './ioto-simulator';
 
 /** The gateway scope of every test configuration. */
 export const TEST_SCOPE = 'ioto-bff/partner-api';
@@ -34,7 +34,7 @@ export function fullAccessConfig(accountId: string): AccessConfig {
 
 /** The development access configuration `npm start` ships with (acme, globex, initech). */
 export function devAccessConfig(): AccessConfig {
-  const file = join(__dirname, '..', '..', 'bin', 'local', 'dev-access.json');
+  const file = join(__dirname, '..', '..', 'dev', 'dev-access.json');
   return parseAccessConfigJson(readFileSync(file, 'utf8'), file);
 }
 

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import {
   callerIdentity,
   lambdaContext as emulatedContext,
-} from '../../bin/local/api-gateway-emulator';
+} from '../../dev/local-gateway/api-gateway-emulator';
 
 export interface RestEventInput {
   readonly method?: string;

@@ -1,4 +1,4 @@
-import { SEED, type SeedAccount } from './ioto-simulator';
+import { SEED, type SeedAccount } from '../../dev/ioto-simulator';
 
 /**
  * One valid partner request per catalog operation, against the simulator's seed data of one

@@ -1,4 +1,4 @@
-import { LOCAL_ISSUER } from '../../bin/local/local-issuer';
+import { LOCAL_ISSUER } from '../../dev/local-issuer';
 import { grantedOperations, isWildcardGrantable } from '../../lambda/auth/partner-directory';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import {

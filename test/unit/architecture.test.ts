@@ -1,6 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
 
+/**
+ * The layout of the repository, as docs/architecture.md and the README describe it, enforced:
+ * `lambda/` holds only what a deployed handler runs, `dev/` what runs only on a developer's
+ * machine, `bin/` thin entry points, `test/` tests and their fixtures.
+ */
 const ROOT = join(__dirname, '..', '..');
 
 const sourceFiles = (dir: string): string[] =>
@@ -14,7 +19,20 @@ const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const importsOf = (file: string): string[] =>
   [...read(file).matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1] ?? '');
 
-/** Pure core: no I/O, no framework, no environment (house-style.md, "Boundaries"). */
+/** Specifiers of runtime imports only (type-only imports are erased by the compiler). */
+const runtimeImportsOf = (file: string): string[] =>
+  [...read(file).matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1] ?? '');
+
+/** The repository path (without extension) a relative specifier of `file` resolves to. */
+const resolveFrom = (file: string, specifier: string): string =>
+  normalize(join(dirname(file), specifier)).replace(/\.(ts|js|json)$/, '');
+
+const localImportsOf = (file: string, imports = importsOf(file)) =>
+  imports.filter((s) => s.startsWith('.')).map((s) => resolveFrom(file, s));
+
+const within = (path: string, folder: string) => path === folder || path.startsWith(`${folder}/`);
+
+/** Pure core: no I/O, no framework, no environment (docs/development.md, "Module boundaries"). */
 const PURE_CORE = [
   ...sourceFiles('lambda/catalog'),
   ...sourceFiles('lambda/paging'),
@@ -22,9 +40,11 @@ const PURE_CORE = [
   'lambda/proxy/normalize-response.ts',
   'lambda/proxy/parse-request.ts',
   'lambda/proxy/validate-request.ts',
+  'lambda/proxy/headers.ts',
   'lambda/auth/partner-directory.ts',
   'lambda/auth/body-references.ts',
   'lambda/config/access.ts',
+  'lambda/config/settings.ts',
   'lambda/upstream/token-provider.ts',
 ];
 
@@ -47,28 +67,45 @@ describe('module boundaries', () => {
   });
 
   it('lets nothing import a handler module', () => {
-    const importers = [...sourceFiles('lambda'), ...sourceFiles('bin'), ...sourceFiles('test')]
-      // Handler tests load the composition roots on purpose, as Lambda does.
-      .filter((file) => !file.startsWith('test/handlers/'))
-      .filter((file) => importsOf(file).some((s) => /\/handlers\//.test(s)));
+    const importers = [...sourceFiles('lambda'), ...sourceFiles('bin'), ...sourceFiles('dev')]
+      .concat(sourceFiles('test').filter((file) => !file.startsWith('test/handlers/')))
+      .filter((file) => localImportsOf(file).some((path) => within(path, 'lambda/handlers')));
+    // Handler tests load the composition roots on purpose, as Lambda does.
     expect(importers).toEqual([]);
   });
 
-  it('lets lib/ import only the shared, dependency-free modules of lambda/', () => {
-    const shared = [
-      'lambda/catalog/index',
-      'lambda/config/access',
-      'lambda/config/issues',
-      'lambda/problems/problem-error',
-      'lambda/problems/to-problem',
-    ];
+  it('lets lambda/ import nothing outside lambda/', () => {
+    const outside = sourceFiles('lambda').flatMap((file) =>
+      localImportsOf(file)
+        .filter((path) => !within(path, 'lambda'))
+        .map((path) => `${file} -> ${path}`),
+    );
+    expect(outside).toEqual([]);
+  });
+
+  it('lets lib/ import only the lambda/ modules meant for synth: catalog, config, problems', () => {
     const reaches = sourceFiles('lib').flatMap((file) =>
-      importsOf(file)
-        .filter((s) => s.includes('lambda/'))
-        .map((s) => `${file} -> ${s.replace(/^(\.\.\/)+/, '')}`),
+      localImportsOf(file)
+        .filter((path) => within(path, 'lambda'))
+        .map((path) => [file, path] as const),
     );
     expect(reaches.length).toBeGreaterThan(0);
-    for (const line of reaches) expect(shared).toContain(line.split(' -> ')[1]);
+    const forSynth = ['lambda/catalog', 'lambda/config', 'lambda/problems'];
+    expect(reaches.filter(([, path]) => !forSynth.some((folder) => within(path, folder)))).toEqual(
+      [],
+    );
+    // config/env.ts reads the process environment: a function's business, not synth's.
+    expect(reaches.filter(([, path]) => path === 'lambda/config/env')).toEqual([]);
+  });
+
+  it('lets nothing outside test/ import test/', () => {
+    const importers = [
+      ...sourceFiles('bin'),
+      ...sourceFiles('dev'),
+      ...sourceFiles('lib'),
+      ...sourceFiles('lambda'),
+    ].filter((file) => localImportsOf(file).some((path) => within(path, 'test')));
+    expect(importers).toEqual([]);
   });
 
   it('keeps the catalog free of runtime dependencies other than zod', () => {
@@ -76,5 +113,56 @@ describe('module boundaries', () => {
       .flatMap(importsOf)
       .filter((s) => !s.startsWith('.'));
     expect([...new Set(external)]).toEqual(['zod']);
+  });
+});
+
+describe('the layout', () => {
+  /** Every lambda/ module a deployed handler loads, following runtime imports from the roots. */
+  const deployed = (): Set<string> => {
+    const seen = new Set<string>();
+    const visit = (path: string) => {
+      const file = existsSync(join(ROOT, `${path}.ts`)) ? `${path}.ts` : `${path}/index.ts`;
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const next of localImportsOf(file, runtimeImportsOf(file))) visit(next);
+    };
+    for (const root of sourceFiles('lambda/handlers')) visit(root.replace(/\.ts$/, ''));
+    return seen;
+  };
+
+  /** A module that declares only types: erased at build time, fine anywhere. */
+  const typesOnly = (file: string) =>
+    read(file)
+      .split('\n')
+      .filter((line) => /^export\s/.test(line))
+      .every((line) => /^export\s+(type|interface)\s/.test(line));
+
+  it('holds in lambda/ only code a deployed handler runs (or types)', () => {
+    const loaded = deployed();
+    expect(sourceFiles('lambda').filter((file) => !loaded.has(file) && !typesOnly(file))).toEqual(
+      [],
+    );
+  });
+
+  it('keeps bin/ to thin entry points: no folders, a few lines each', () => {
+    const entries = readdirSync(join(ROOT, 'bin'));
+    expect(entries.filter((name) => statSync(join(ROOT, 'bin', name)).isDirectory())).toEqual([]);
+    for (const file of sourceFiles('bin')) {
+      const code = read(file)
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !/^\s*(\/\/|\/\*\*?|\*)/.test(line));
+      // Named in the failure: which entry point grew logic that belongs in dev/ or lib/.
+      expect([file, code.length <= 25]).toEqual([file, true]);
+    }
+  });
+
+  it('keeps local-only tooling in dev/, none of it in test/', () => {
+    expect(existsSync(join(ROOT, 'dev', 'ioto-simulator', 'index.ts'))).toBe(true);
+    expect(existsSync(join(ROOT, 'dev', 'local-gateway', 'start-local-gateway.ts'))).toBe(true);
+    const nonTests = sourceFiles('test').filter(
+      (file) => !file.endsWith('.test.ts') && !within(file, 'test/support'),
+    );
+    // Shared rigs of a test folder are fixtures too.
+    expect(nonTests.filter((file) => !/(harness|fixtures)\.ts$/.test(file))).toEqual([]);
   });
 });

@@ -1,9 +1,5 @@
-import {
-  awsProxyEnvSchema,
-  ConfigurationError,
-  localGatewayEnvSchema,
-  readEnv,
-} from '../../lambda/config/env';
+import { localGatewayEnvSchema } from '../../dev/local-gateway/env';
+import { awsProxyEnvSchema, ConfigurationError, readEnv } from '../../lambda/config/env';
 
 const aws = {
   IOTO_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com',

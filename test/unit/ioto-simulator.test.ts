@@ -1,4 +1,3 @@
-import { encodeUpstreamQuery, type UpstreamQuery } from '../../lambda/paging/upstream-query';
 import {
   IotoSimulator,
   MALFORMED_BODY,
@@ -6,7 +5,8 @@ import {
   type PageKey,
   SEED,
   SIMULATED_OPERATIONS,
-} from '../support/ioto-simulator';
+} from '../../dev/ioto-simulator';
+import { encodeUpstreamQuery, type UpstreamQuery } from '../../lambda/paging/upstream-query';
 
 const TOKEN = 'simulator-test-token-0123456789abcdef';
 const OWNER = SEED.accounts[0];

@@ -1,5 +1,5 @@
+import { buildOpenApiDocument } from '../../dev/openapi';
 import { catalog, operationKey } from '../../lambda/catalog/index';
-import { buildOpenApiDocument } from '../../lambda/docs/openapi';
 
 const document = buildOpenApiDocument({ defaultLimit: 25, maxLimit: 100, version: '0.0.0' });
 type Post = {

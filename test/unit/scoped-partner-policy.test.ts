@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { LOCAL_ISSUER } from '../../bin/local/local-issuer';
+import { LOCAL_ISSUER } from '../../dev/local-issuer';
 import { PartnerDirectory } from '../../lambda/auth/partner-directory';
 import {
   MAX_DEVICES_PER_REQUEST,

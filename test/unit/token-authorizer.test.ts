@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { policyAllows } from '../../bin/local/api-gateway-emulator';
+import { policyAllows } from '../../dev/local-gateway/api-gateway-emulator';
 import {
   type IssuerKey,
   jwksOf,
@@ -11,7 +11,7 @@ import {
   loadOrCreateIssuerKey,
   mintPartnerToken,
   signJwt,
-} from '../../bin/local/local-issuer';
+} from '../../dev/local-issuer';
 import { PartnerDirectory } from '../../lambda/auth/partner-directory';
 import {
   createAccessTokenVerifier,

@@ -1,4 +1,4 @@
-import type { UpstreamCursor, UpstreamQuery } from '../../../lambda/paging/upstream-query';
+import type { UpstreamCursor, UpstreamQuery } from '../../lambda/paging/upstream-query';
 import { badRequest } from './errors';
 import { isJsonObject } from './request-fields';
 

@@ -9,7 +9,7 @@ import {
 } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { AccessConfig } from '../../lambda/config/access';
+import type { AccessConfig } from '../lambda/config/access';
 
 /**
  * The local OAuth issuer of `npm start`: one ES256 signing key, kept in `.local/` so that

@@ -1,4 +1,4 @@
-import type { UpstreamQuery } from '../../../lambda/paging/upstream-query';
+import type { UpstreamQuery } from '../../lambda/paging/upstream-query';
 import type { SimulatorState } from './state';
 
 /** A JSON request body after parsing: Ioto bodies are always objects (ref §2.1). */

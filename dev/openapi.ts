@@ -1,7 +1,7 @@
 import { toJSONSchema } from 'zod';
-import { catalog, operationKey } from '../catalog/index';
-import type { OperationDefinition, ResponseKind } from '../catalog/types';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problems/to-problem';
+import { catalog, operationKey } from '../lambda/catalog/index';
+import type { OperationDefinition, ResponseKind } from '../lambda/catalog/types';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../lambda/problems/to-problem';
 
 /** Page-size bounds written into the paged operations' schemas. */
 export interface OpenApiOptions {

@@ -8,7 +8,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { decodeUpstreamQuery, type UpstreamQuery } from '../../../lambda/paging/upstream-query';
+import type { UpstreamQuery } from '../../lambda/paging/upstream-query';
 import { SimulatorError } from './errors';
 import {
   type Fault,
@@ -21,6 +21,7 @@ import { OPERATIONS } from './handlers';
 import type { JsonObject } from './operation';
 import { isJsonObject } from './request-fields';
 import { SimulatorState } from './state';
+import { decodeUpstreamQuery } from './upstream-query';
 
 /** How to start an {@link IotoSimulator}. */
 export interface SimulatorOptions {

@@ -3,32 +3,28 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import middy from '@middy/core';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { PartnerDirectory } from '../../lambda/auth/partner-directory';
 import {
-  createAccessTokenVerifier,
-  createTokenAuthorizer,
-} from '../../lambda/auth/token-authorizer';
+  type AuthorizerHandler,
+  createAuthorizerHandler,
+} from '../../lambda/auth/create-authorizer-handler';
+import { PartnerDirectory } from '../../lambda/auth/partner-directory';
+import { createAccessTokenVerifier } from '../../lambda/auth/token-authorizer';
 import { type AccessConfig, parseAccessConfigJson } from '../../lambda/config/access';
-import type { LocalGatewayEnv } from '../../lambda/config/env';
 import { PageTokenSealer } from '../../lambda/paging/page-token-sealer';
 import { createProxyHandler } from '../../lambda/proxy/create-proxy-handler';
-import { buildProxyDependencies } from '../../lambda/proxy/proxy-dependencies';
+import { buildProxyDependencies, proxySettingsOf } from '../../lambda/proxy/proxy-dependencies';
 import type { TokenSource } from '../../lambda/upstream/token-provider';
-import { IotoSimulator } from '../../test/support/ioto-simulator';
-import {
-  createApiGatewayEmulator,
-  listenOnLoopback,
-  type TokenAuthorizerHandler,
-} from './api-gateway-emulator';
+import { IotoSimulator } from '../ioto-simulator';
 import {
   DEFAULT_KEY_FILE,
   type IssuerKey,
   jwksOf,
   LOCAL_ISSUER,
   loadOrCreateIssuerKey,
-} from './local-issuer';
+} from '../local-issuer';
+import { createApiGatewayEmulator, listenOnLoopback } from './api-gateway-emulator';
+import type { LocalGatewayEnv } from './env';
 
 export interface LocalGatewayOptions {
   readonly env: LocalGatewayEnv;
@@ -114,24 +110,21 @@ export async function startLocalGateway(
   const iotoEndpoint = env.IOTO_ENDPOINT ?? new URL(simulator?.endpoint ?? '');
   const logger = options.logger ?? new Logger({ serviceName: 'ioto-bff' });
   const proxy = createProxyHandler({
-    ...buildProxyDependencies(
-      { ...env, IOTO_ENDPOINT: iotoEndpoint },
-      {
-        tokenSource: options.tokenSource ?? localTokenSource(env, simulator?.token),
-        // Locally the key is random: page tokens die with the process, as documented.
-        loadSealer: async () =>
-          PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS }),
-        logger,
-        access,
-      },
-    ),
+    ...buildProxyDependencies(proxySettingsOf({ ...env, IOTO_ENDPOINT: iotoEndpoint }), {
+      tokenSource: options.tokenSource ?? localTokenSource(env, simulator?.token),
+      // Locally the key is random: page tokens die with the process, as documented.
+      loadSealer: async () =>
+        PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS }),
+      logger,
+      access,
+    }),
     tracer: new Tracer({ enabled: false }),
     metrics: new Metrics({ namespace: 'IotoBff', serviceName: 'ioto-bff' }),
   });
 
   // The authorizer needs the gateway's own URL (the local issuer's JWKS lives there), so it is
   // built once the server listens.
-  let authorizer: TokenAuthorizerHandler | undefined;
+  let authorizer: AuthorizerHandler | undefined;
   const server = createApiGatewayEmulator({
     proxy,
     authorizer: (event, context) => {
@@ -156,16 +149,14 @@ export async function startLocalGateway(
         : issuer,
     ),
   };
-  authorizer = middy(
-    createTokenAuthorizer({
-      verifier: createAccessTokenVerifier(
-        localAccess,
-        new SimpleJwksCache({ fetcher: loopbackJwksFetcher }),
-      ),
-      directory: new PartnerDirectory(access),
-      logger,
-    }),
-  );
+  authorizer = createAuthorizerHandler({
+    verifier: createAccessTokenVerifier(
+      localAccess,
+      new SimpleJwksCache({ fetcher: loopbackJwksFetcher }),
+    ),
+    directory: new PartnerDirectory(access),
+    logger,
+  });
   return {
     url,
     iotoEndpoint: iotoEndpoint.href.replace(/\/$/, ''),

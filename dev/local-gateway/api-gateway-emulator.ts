@@ -5,9 +5,9 @@ import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
-  APIGatewayTokenAuthorizerEvent,
   Context,
 } from 'aws-lambda';
+import type { AuthorizerHandler } from '../../lambda/auth/create-authorizer-handler';
 import { findOperation } from '../../lambda/catalog/index';
 import {
   ForbiddenError,
@@ -16,7 +16,7 @@ import {
   UnauthorizedError,
 } from '../../lambda/problems/problem-error';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../../lambda/problems/to-problem';
-import { headerValue } from '../../lambda/proxy/parse-request';
+import { headerValue } from '../../lambda/proxy/headers';
 import { requestIdOf } from '../../lambda/proxy/request-id';
 
 /** A Lambda handler of the API Gateway REST (v1 proxy) integration. */
@@ -24,12 +24,6 @@ export type RestProxyHandler = (
   event: APIGatewayProxyEvent,
   context: Context,
 ) => Promise<APIGatewayProxyResult>;
-
-/** A Lambda TOKEN authorizer. */
-export type TokenAuthorizerHandler = (
-  event: APIGatewayTokenAuthorizerEvent,
-  context: Context,
-) => Promise<APIGatewayAuthorizerResult>;
 
 /** API Gateway REST refuses payloads over 10 MB before any Lambda runs. */
 const API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024;
@@ -217,7 +211,7 @@ export function policyAllows(result: APIGatewayAuthorizerResult, methodArn: stri
 
 export interface EmulatorOptions {
   readonly proxy: RestProxyHandler;
-  readonly authorizer: TokenAuthorizerHandler;
+  readonly authorizer: AuthorizerHandler;
   /** How long an authorizer result is reused for the same token (API Gateway's TTL). */
   readonly authorizerCacheSeconds?: number;
   /** Extra GET routes served by the gateway itself (the local issuer's JWKS). */

@@ -10,10 +10,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { mintPartnerToken } from '../../bin/local/local-issuer';
-import { startLocalGateway } from '../../bin/local/start-local-gateway';
-import { localGatewayEnvSchema, readEnv } from '../../lambda/config/env';
-import { SEED } from '../support/ioto-simulator';
+import { readEnv } from '../../lambda/config/env';
+import { SEED } from '../ioto-simulator';
+import { localGatewayEnvSchema } from '../local-gateway/env';
+import { startLocalGateway } from '../local-gateway/start-local-gateway';
+import { mintPartnerToken } from '../local-issuer';
 
 const ROOT = process.cwd();
 const BUNDLE = join(ROOT, '.local', 'bench-proxy-handler.cjs');
@@ -56,7 +57,7 @@ function measureBundle(): void {
           IOTO_ENDPOINT: 'https://ioto.example.com',
           IOTO_TOKEN_SECRET_ID: 'ioto-token',
           PAGE_TOKEN_SECRET_ID: 'page-key',
-          ACCESS_CONFIG: readFileSync(join(ROOT, 'bin', 'local', 'dev-access.json'), 'utf8'),
+          ACCESS_CONFIG: readFileSync(join(ROOT, 'dev', 'dev-access.json'), 'utf8'),
           AWS_REGION: 'eu-west-1',
           POWERTOOLS_TRACE_DISABLED: 'true',
         },

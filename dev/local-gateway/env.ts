@@ -1,0 +1,36 @@
+import { int, object, string } from 'zod';
+import { iotoAuthScheme, iotoEndpoint } from '../../lambda/config/env';
+import { checkLimitVariables, proxyLimitVariablesShape } from '../../lambda/config/settings';
+
+/** A TCP port from the environment, or its default when unset. */
+const port = (fallback: number) =>
+  string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .default(String(fallback))
+    .transform(Number)
+    .pipe(int().min(0).max(65_535));
+
+/**
+ * The local gateway's environment (`npm start`, `npm run token`, `npm run openapi`): the
+ * proxy's limits with the deployed bounds and defaults, plus where Ioto and the partners are.
+ * With `IOTO_ENDPOINT` unset it starts the embedded simulator; the token comes from
+ * `IOTO_TOKEN` or `IOTO_TOKEN_FILE` (one is required when `IOTO_ENDPOINT` is set).
+ */
+export const localGatewayEnvSchema = object({
+  IOTO_ENDPOINT: iotoEndpoint.optional(),
+  IOTO_AUTH_SCHEME: iotoAuthScheme,
+  ...proxyLimitVariablesShape,
+  IOTO_TOKEN: string().min(1).optional(),
+  IOTO_TOKEN_FILE: string().min(1).optional(),
+  PORT: port(3_000),
+  SIMULATOR_PORT: port(0),
+  /** The access configuration file; the shipped development partners by default. */
+  ACCESS_CONFIG_FILE: string().min(1).default('dev/dev-access.json'),
+})
+  .superRefine(checkLimitVariables)
+  .refine((e) => e.IOTO_ENDPOINT === undefined || e.IOTO_TOKEN || e.IOTO_TOKEN_FILE, {
+    message: 'set IOTO_TOKEN or IOTO_TOKEN_FILE to call a real Ioto cloud',
+    path: ['IOTO_TOKEN'],
+  });
+
+export type LocalGatewayEnv = ReturnType<typeof localGatewayEnvSchema.parse>;
