@@ -15,6 +15,7 @@ import { PageTokenSealer } from '../../lambda/paging/page-token-sealer';
 import { createProxyHandler } from '../../lambda/proxy/create-proxy-handler';
 import { buildProxyDependencies, proxySettingsOf } from '../../lambda/proxy/proxy-dependencies';
 import type { TokenSource } from '../../lambda/upstream/token-provider';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/service';
 import { IotoSimulator } from '../ioto-simulator';
 import {
   DEFAULT_KEY_FILE,
@@ -108,7 +109,7 @@ export async function startLocalGateway(
         })
       : undefined;
   const iotoEndpoint = env.IOTO_ENDPOINT ?? new URL(simulator?.endpoint ?? '');
-  const logger = options.logger ?? new Logger({ serviceName: 'ioto-bff' });
+  const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
   const proxy = createProxyHandler({
     ...buildProxyDependencies(proxySettingsOf({ ...env, IOTO_ENDPOINT: iotoEndpoint }), {
       tokenSource: options.tokenSource ?? localTokenSource(env, simulator?.token),
@@ -119,7 +120,7 @@ export async function startLocalGateway(
       access,
     }),
     tracer: new Tracer({ enabled: false }),
-    metrics: new Metrics({ namespace: 'IotoBff', serviceName: 'ioto-bff' }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
   });
 
   // The authorizer needs the gateway's own URL (the local issuer's JWKS lives there), so it is

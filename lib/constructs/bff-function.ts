@@ -5,6 +5,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../service';
 
 /** The repository root, where package-lock.json and the lambda/ sources are. */
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
@@ -93,8 +94,8 @@ export class BffFunction extends Construct {
       }),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'ioto-bff',
-        POWERTOOLS_METRICS_NAMESPACE: 'IotoBff',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         // X-Ray must never hold response bodies: they carry partner data.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',

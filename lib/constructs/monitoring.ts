@@ -20,6 +20,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../service';
 
 /** Properties of {@link Monitoring}. */
 export interface MonitoringProps {
@@ -42,9 +43,9 @@ export interface MonitoringProps {
 /** The proxy's EMF metric of problem responses, by code (see lambda/proxy/problem-responses.ts). */
 export const problemMetric = (code: string, period = Duration.minutes(5)) =>
   new Metric({
-    namespace: 'IotoBff',
+    namespace: METRICS_NAMESPACE,
     metricName: 'ProblemResponses',
-    dimensionsMap: { service: 'ioto-bff', code },
+    dimensionsMap: { service: SERVICE_NAME, code },
     statistic: 'Sum',
     period,
   });
@@ -224,7 +225,7 @@ export class Monitoring extends Construct {
       logGroup: proxyLogGroup,
       // Powertools Logger writes JSON lines with the text in `message`.
       filterPattern: FilterPattern.stringValue('$.message', '=', SCOPE_VIOLATION_LOG_MESSAGE),
-      metricNamespace: 'IotoBff',
+      metricNamespace: METRICS_NAMESPACE,
       metricName: 'ScopeViolations',
       metricValue: '1',
     }).metric({ statistic: 'Sum', period: Duration.minutes(5) });

@@ -107,4 +107,18 @@ describe('the proxy limits', () => {
       consistent,
     );
   });
+
+  it.each(limits)(
+    '%s is documented in the README with its variable, default and bounds',
+    (name, spec) => {
+      const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8').split('\n');
+      const row = readme.find(
+        (line) => line.startsWith(`| \`${spec.env}\``) || line.includes(` / \`${spec.env}\``),
+      );
+      expect(row).toContain(String(spec.default));
+      if (row?.includes('–')) expect(row).toContain(`${spec.min}–${spec.max}`);
+      const limitsRow = readme.find((line) => line.startsWith('| `limits`'));
+      expect(limitsRow).toContain(`\`${name}\``);
+    },
+  );
 });
