@@ -2,7 +2,7 @@ import { SEED } from './seed';
 
 /**
  * The device schema that metric/getDeviceSchema and user/login return. Ioto documents only
- * "schema definition" (ref §3.7, §3.10, §10.12); the simulator answers a small OneTable-style
+ * "schema definition" (docs/ioto-api.md §3.7, §3.10, §10.12); the simulator answers a small OneTable-style
  * schema (Ioto stores its data with OneTable) describing the two seeded Generic types.
  */
 export const DEVICE_SCHEMA = Object.freeze({

@@ -1,6 +1,6 @@
 /**
  * Ioto answers every failure with a `text/plain` body holding the message and one of the
- * statuses 400, 403 or 500 (ioto-api.md §2.8, §7). 404 and 405 are what API Gateway answers
+ * statuses 400, 403 or 500 (docs/ioto-api.md §2.8, §7). 404 and 405 are what API Gateway answers
  * for a route it does not know; the reference does not list them, so the simulator keeps them
  * for requests that never reach an Ioto controller.
  */

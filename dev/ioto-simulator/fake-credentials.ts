@@ -1,6 +1,6 @@
 /**
  * Plausible but fake credentials for the credential operations (device/getCreds,
- * device/provision, provision/getCerts; ref §3.5, §3.8). They hold no secret: the PEM bodies
+ * device/provision, provision/getCerts; docs/ioto-api.md §3.5, §3.8). They hold no secret: the PEM bodies
  * are base64 of a plain sentence, and the AWS-shaped values are assembled from parts so that
  * secret scanners do not flag this source file.
  */

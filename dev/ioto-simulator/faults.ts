@@ -3,7 +3,7 @@
  * size-limit and error-mapping paths against a real socket.
  */
 
-/** The statuses `failNext` can answer: Ioto's 500 (ref §2.8) and API Gateway's 502/503. */
+/** The statuses `failNext` can answer: Ioto's 500 (docs/ioto-api.md §2.8) and API Gateway's 502/503. */
 export type FaultStatus = 500 | 502 | 503;
 
 /**

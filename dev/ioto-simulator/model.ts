@@ -1,5 +1,5 @@
 /**
- * The records the simulator stores, with the fields of the Ioto reference (ioto-api.md §3).
+ * The records the simulator stores, with the fields of the Ioto reference (docs/ioto-api.md §3).
  * Dates are ISO-8601 strings: the reference does not say how `date` is serialized (§2.6, §10.9)
  * and the agent parses `expires` as ISO-8601.
  */

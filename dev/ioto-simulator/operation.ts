@@ -1,7 +1,7 @@
 import type { UpstreamQuery } from '../../lambda/paging/upstream-query';
 import type { SimulatorState } from './state';
 
-/** A JSON request body after parsing: Ioto bodies are always objects (ref §2.1). */
+/** A JSON request body after parsing: Ioto bodies are always objects (docs/ioto-api.md §2.1). */
 export type JsonObject = Record<string, unknown>;
 
 /** What one simulated operation receives. */

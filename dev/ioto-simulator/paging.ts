@@ -4,7 +4,7 @@ import { isJsonObject } from './request-fields';
 
 /**
  * Ioto's paging as the simulator implements it. The reference documents `limit`, `next` and
- * `prev` as query options and `{data, next, prev}` (+ `paged: true`) as the answer (ioto-api.md
+ * `prev` as query options and `{data, next, prev}` (+ `paged: true`) as the answer (docs/ioto-api.md
  * §2.5, §6) but not the cursor format, the default or maximum limit, nor the sort order (§10.1,
  * §10.3, §10.4). Choices made here, all plausible for a OneTable/DynamoDB service:
  * - cursors are key objects `{pk, sk}` of the last (for `next`) or first (for `prev`) item of

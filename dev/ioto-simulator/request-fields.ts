@@ -4,7 +4,7 @@ import type { JsonObject } from './operation';
 /**
  * Body field readers with Ioto's error wording. The reference marks required fields (**Req**)
  * but does not say how a wrong type is reported; the simulator answers 400 for both, which is
- * what a validating server would do (ref §2.8).
+ * what a validating server would do (docs/ioto-api.md §2.8).
  */
 
 const present = (body: JsonObject, name: string): boolean =>

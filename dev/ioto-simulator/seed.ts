@@ -78,7 +78,7 @@ const ALERT_DEFINITIONS = [
 const DASHBOARD_NAMES = ['Overview', 'Device Detail'] as const;
 const EVENTS_PER_ACCOUNT = 4;
 
-/** Device ids look like the 10-character claim ids printed on labels (ref §3.5). */
+/** Device ids look like the 10-character claim ids printed on labels (docs/ioto-api.md §3.5). */
 const deviceId = (letter: string, n: number): string => `SIM${letter}${String(n).padStart(6, '0')}`;
 
 /** The ids of one seeded account and of the records it owns, for tests. */

@@ -164,7 +164,7 @@ function drained(res: ServerResponse): Promise<void> {
 
 /**
  * An in-memory EmbedThis Ioto device cloud on loopback, speaking the CloudAPI-token dialect of
- * the Ioto REST API (ioto-api.md): `POST /tok/{controller}/{operation}` with a JSON body.
+ * the Ioto REST API (docs/ioto-api.md): `POST /tok/{controller}/{operation}` with a JSON body.
  * A test double for integration tests and the demo upstream of `npm start`. It never writes
  * to the console.
  */

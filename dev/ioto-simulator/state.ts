@@ -26,7 +26,7 @@ export class SimulatorState {
 
   /**
    * The account an operation acts on. A CloudAPI token is owner over every account, and owners
-   * pick the target with `accountId` (ref §2.3, §3.1); without it the request acts on the
+   * pick the target with `accountId` (docs/ioto-api.md §2.3, §3.1); without it the request acts on the
    * owner's own account, which is the first seeded one.
    */
   account(body: JsonObject, field = 'accountId'): AccountRecord {

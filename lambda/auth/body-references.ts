@@ -3,7 +3,7 @@ import { ValidationError } from '../problems/problem-error';
 
 /**
  * Finds every place a request body names an Ioto account or device, as the operation's scope
- * declaration in the catalog says (ioto-api.md §2.3: the CloudAPI token is an owner key over
+ * declaration in the catalog says (docs/ioto-api.md §2.3: the CloudAPI token is an owner key over
  * every account, so each such value must be checked, not only the top-level ones).
  */
 
@@ -21,7 +21,7 @@ export interface BodyReferences {
 }
 
 /** Keys that name devices inside free-form JSON, compared in lower case. */
-const DEVICE_KEYS: ReadonlySet<string> = new Set(['deviceid', 'deviceids', 'device']);
+const DEVICE_KEYS: ReadonlySet<string> = new Set(['deviceid', 'deviceids', 'device', 'devices']);
 /** Keys that name accounts inside free-form JSON, compared in lower case. */
 const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['accountid', 'accountids']);
 
@@ -110,7 +110,7 @@ const unique = (references: readonly BodyReference[]): BodyReference[] => [
 /**
  * Every account and device a body names, per the operation's scope: the account selector, the
  * declared device fields, and inside each free-form region any key `deviceId`, `deviceIds`,
- * `Device`, `accountId` or `accountIds` (any letter case) at any depth. Throws a
+ * `Device`, `devices`, `accountId` or `accountIds` (any letter case) at any depth. Throws a
  * `ValidationError` for a free-form value over {@link MAX_FREE_FORM_KEYS} keys or
  * {@link MAX_FREE_FORM_DEPTH} levels.
  */

@@ -258,7 +258,7 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
 
   /**
    * action/invoke: Ioto runs the action `id` names when there is one, and `name` only without
-   * (ioto-api.md §3.2), so only a call by a granted name passes; invocation by id is refused
+   * (docs/ioto-api.md §3.2), so only a call by a granted name passes; invocation by id is refused
    * rather than resolved (that would cost an action lookup whose `type` the partner must know).
    */
   #confirmAction(partner: Partner, fields: Readonly<Record<string, unknown>>): void {

@@ -1,5 +1,5 @@
 /**
- * Account operations (ioto-api.md §3.1). The Account controller names its target account `id`
+ * Account operations (docs/ioto-api.md §3.1). The Account controller names its target account `id`
  * (owner only); without it the caller's own account is used. All are `admin` for our policy:
  * they manage accounts.
  */

@@ -1,12 +1,12 @@
 /**
- * Action operations (ioto-api.md §3.2): automated actions belong to the cloud, not to an
+ * Action operations (docs/ioto-api.md §3.2): automated actions belong to the cloud, not to an
  * account, so they are not account-addressed.
  */
 import { strictObject, enum as zodEnum } from 'zod';
 import { cloudId, freeText, identifier, jsonObject } from './fields';
 import type { OperationDefinition } from './types';
 
-/** The documented action types (ioto-api.md §3.2). */
+/** The documented action types (docs/ioto-api.md §3.2). */
 const actionType = zodEnum([
   'alert',
   'builder-alert',

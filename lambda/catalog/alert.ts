@@ -1,4 +1,4 @@
-/** Alert operations (ioto-api.md §3.3). `accountId` lets an owner target another account. */
+/** Alert operations (docs/ioto-api.md §3.3). `accountId` lets an owner target another account. */
 import { boolean, strictObject } from 'zod';
 import { accountId, identifier } from './fields';
 import type { OperationDefinition } from './types';

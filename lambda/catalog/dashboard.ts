@@ -1,4 +1,4 @@
-/** Dashboard operations (ioto-api.md §3.4). `accountId` lets an owner target another account. */
+/** Dashboard operations (docs/ioto-api.md §3.4). `accountId` lets an owner target another account. */
 import {
   array,
   boolean,

@@ -1,5 +1,5 @@
 /**
- * Device operations (ioto-api.md §3.5). Most act on one device named by `id` (the claim ID).
+ * Device operations (docs/ioto-api.md §3.5). Most act on one device named by `id` (the claim ID).
  * The device-role operations (getCreds, getSignedUrl, provision) hand out credentials.
  */
 import { strictObject, string, enum as zodEnum } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * Field schemas shared by the operation catalog. The Ioto reference types body fields only as
- * `string`, `number`, `boolean`, `object`, `array` and `date` (ioto-api.md §2.6); the bounds here
+ * `string`, `number`, `boolean`, `object`, `array` and `date` (docs/ioto-api.md §2.6); the bounds here
  * are ours, chosen to stop abuse without rejecting plausible values.
  */
 import {
@@ -22,11 +22,11 @@ export const identifier = string().min(1).max(128);
 
 /**
  * The account an owner-level (CloudAPI) caller targets; honoured only for the owner role
- * (ioto-api.md §2.3, §3.5).
+ * (docs/ioto-api.md §2.3, §3.5).
  */
 export const accountId = identifier;
 
-/** A device claim ID, as used by Generic items, metrics and the store (ioto-api.md §3.6). */
+/** A device claim ID, as used by Generic items, metrics and the store (docs/ioto-api.md §3.6). */
 export const deviceId = identifier;
 
 /** The device cloud an operation reads (actions, metric lists, schemas). */
@@ -69,7 +69,7 @@ const escapesTheFolder = (form: string): boolean =>
 
 /**
  * A device file name (device/getSignedUrl). Ioto keeps a device's files under its account and
- * device (ioto-api.md §3.5, §4.1), so a name that climbs out of that folder would sign a URL for
+ * device (docs/ioto-api.md §3.5, §4.1), so a name that climbs out of that folder would sign a URL for
  * another tenant's file. Refused, in every form the name can take: `..` segments, a leading `/`
  * or `\`, any backslash and control characters.
  */
@@ -101,18 +101,18 @@ export const count = int().min(0);
 export const seconds = number().min(0);
 
 /**
- * A `date` on input. Ioto does not say how dates are serialized (ioto-api.md §10 item 9), so
+ * A `date` on input. Ioto does not say how dates are serialized (docs/ioto-api.md §10 item 9), so
  * accept ISO 8601 strings (with or without an offset, or a bare date) and epoch numbers.
  */
 export const dateInput = union([iso.datetime({ offset: true }), iso.date(), number()]);
 
 /**
  * A metric statistic. The API pages list avg/min/max/count/sum, the Builder docs and samples add
- * `current` and widgets mention `p90`, so any short name is accepted (ioto-api.md §10 item 10).
+ * `current` and widgets mention `p90`, so any short name is accepted (docs/ioto-api.md §10 item 10).
  */
 export const statistic = string().min(1).max(32);
 
-/** The roles a user can be given (ioto-api.md §3.10). */
+/** The roles a user can be given (docs/ioto-api.md §3.10). */
 export const userRole = zodEnum(['user', 'admin', 'owner']);
 
 /**

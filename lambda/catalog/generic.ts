@@ -1,5 +1,5 @@
 /**
- * Generic operations (ioto-api.md §3.6): schema-agnostic CRUD on device-cloud items chosen by
+ * Generic operations (docs/ioto-api.md §3.6): schema-agnostic CRUD on device-cloud items chosen by
  * `_type`. Other properties are item attributes or key filters, so they pass (as JSON values).
  */
 import { string } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * The Ioto operation catalog: every operation the proxy offers, as data. It holds the 42 HTTP
- * operations of the ten controllers in the Ioto API index (ioto-api.md §0) and the two Store
+ * operations of the ten controllers in the Ioto API index (docs/ioto-api.md §0) and the two Store
  * operations offered over Generic (§3.9). MQTT-only operations and the unindexed File, Manager
  * and Test pages (§4) are not offered.
  */

@@ -1,5 +1,5 @@
 /**
- * Metric operations over HTTP (ioto-api.md §3.7). `metric/get` and `metric/set` are MQTT-only
+ * Metric operations over HTTP (docs/ioto-api.md §3.7). `metric/get` and `metric/set` are MQTT-only
  * device calls (§5) and are deliberately absent.
  */
 import { array, boolean, number, strictObject } from 'zod';
@@ -53,7 +53,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     mutates: false,
     scope: {
       account: ['accountId'],
-      // A dimension names the device whose metrics are read (ioto-api.md §3.7, §5 metric/set).
+      // A dimension names the device whose metrics are read (docs/ioto-api.md §3.7, §5 metric/set).
       devices: [['deviceId'], ['items', '[]', 'dimensions', 'Device']],
       freeForm: [['items', '[]', 'dimensions']],
     },

@@ -1,5 +1,5 @@
 /**
- * Provision operations (ioto-api.md §3.8): device-side certificate issue and software update.
+ * Provision operations (docs/ioto-api.md §3.8): device-side certificate issue and software update.
  * They name the device by `id` and are not account-addressed.
  */
 import { boolean, strictObject } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * Store operations, offered over REST by translation. Ioto's Store controller is MQTT-only; its
- * page says to use Generic with `_type: 'Store'` for REST access (ioto-api.md §3.6, §3.9).
+ * page says to use Generic with `_type: 'Store'` for REST access (docs/ioto-api.md §3.6, §3.9).
  */
 import { boolean, int, number, strictObject, string, union, enum as zodEnum } from 'zod';
 import { accountId, deviceId } from './fields';

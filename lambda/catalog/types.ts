@@ -44,7 +44,7 @@ export type DeviceOwnership = 'lookup' | 'unclaimed' | 'call';
 export interface OperationScope {
   /**
    * Where the body selects the account the call acts on for an owner-level (CloudAPI) caller
-   * (ioto-api.md §2.3): `['accountId']` on most operations, `['id']` on the Account controller,
+   * (docs/ioto-api.md §2.3): `['accountId']` on most operations, `['id']` on the Account controller,
    * `['context', 'accountId']` on action/invoke. The policy sets it to the partner's account, or
    * checks the one named. Absent where the operation is not account-addressed.
    */
@@ -55,8 +55,8 @@ export interface OperationScope {
   readonly deviceOwnership?: DeviceOwnership;
   /**
    * Free-form JSON (objects with free keys, and values typed only as JSON): inside each, at any
-   * depth, a key `deviceId`, `deviceIds`, `Device` (a metric dimension) or `accountId`,
-   * `accountIds` (in any letter case) names a device or an account.
+   * depth, a key `deviceId`, `deviceIds`, `Device` (a metric dimension), `devices` or
+   * `accountId`, `accountIds` (in any letter case) names a device or an account.
    */
   readonly freeForm?: readonly BodyPath[];
   /**
@@ -74,7 +74,7 @@ export interface UpstreamTranslation {
   readonly body: (input: Record<string, unknown>) => Record<string, unknown>;
   /**
    * Query-string options for the Ioto call: `exists: null` asks generic/update to upsert
-   * (ioto-api.md §2.4). Encoded by `lambda/paging/upstream-query.ts`.
+   * (docs/ioto-api.md §2.4). Encoded by `lambda/paging/upstream-query.ts`.
    */
   readonly query?: { readonly exists?: boolean | null };
 }

@@ -1,5 +1,5 @@
 /**
- * User operations (ioto-api.md §3.10). All are `admin` for our policy: they manage users. An
+ * User operations (docs/ioto-api.md §3.10). All are `admin` for our policy: they manage users. An
  * owner can aim the account-bound ones at another account with `accountId` (§2.3).
  */
 import { boolean, strictObject } from 'zod';

@@ -40,7 +40,7 @@ const ioToId = string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be an Ioto id (letters, digits, . _ : -)');
 
 /**
- * An automated action's name, exactly as Ioto knows it (ioto-api.md §3.2). Names are compared
+ * An automated action's name, exactly as Ioto knows it (docs/ioto-api.md §3.2). Names are compared
  * exactly; there are no wildcards, so `*` is refused rather than silently taken literally.
  */
 const actionName = string()

@@ -1,7 +1,7 @@
 /**
  * The one place that knows how Ioto's "Query String Options" are written on the URL.
  *
- * ASSUMPTION (ioto-api.md §2.4, §6 and open question §10.1): Ioto documents `limit` (number),
+ * ASSUMPTION (docs/ioto-api.md §2.4, §6 and open question §10.1): Ioto documents `limit` (number),
  * `next`/`prev` (object) and `exists` as query-string options but not their encoding. We assume:
  * - `limit` is a decimal integer: `?limit=25`;
  * - a cursor that Ioto returned as an object (a OneTable/DynamoDB key) goes back as its JSON

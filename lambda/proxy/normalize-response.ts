@@ -20,7 +20,7 @@ const unexpected = (why: string): UpstreamError =>
   new UpstreamError({ cause: new Error(`Unexpected Ioto reply: ${why}`) });
 
 /**
- * `{data, next?, prev?, paged?}` is Ioto's list envelope (ioto-api.md §2.5). An object with
+ * `{data, next?, prev?, paged?}` is Ioto's list envelope (docs/ioto-api.md §2.5). An object with
  * `data` and nothing outside those four keys is read as the envelope; a record that happens to
  * hold only a `data` attribute would be misread, which no documented record does.
  */
@@ -52,7 +52,7 @@ const parseJson = (text: string): unknown => {
 };
 
 /**
- * Turns an Ioto reply, which may or may not be wrapped in `{data}` (ioto-api.md §2.5 and open
+ * Turns an Ioto reply, which may or may not be wrapped in `{data}` (docs/ioto-api.md §2.5 and open
  * question §10.2), into the one shape the partner contract promises for the operation's
  * response kind. Ioto's reply is untrusted input: anything of the wrong shape is a 502.
  */

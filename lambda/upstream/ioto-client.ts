@@ -9,11 +9,11 @@ import {
 } from '../problems/problem-error';
 import type { TokenProvider } from './token-provider';
 
-/** How the CloudAPI token is written in `Authorization` (ioto-api.md §2.2, open question §10.7). */
+/** How the CloudAPI token is written in `Authorization` (docs/ioto-api.md §2.2, open question §10.7). */
 export type AuthScheme = 'raw' | 'bearer';
 
 export interface IotoClientOptions {
-  /** Base URL of the device cloud's API, without `/tok` (ioto-api.md §2.1). */
+  /** Base URL of the device cloud's API, without `/tok` (docs/ioto-api.md §2.1). */
   readonly endpoint: URL;
   readonly tokens: TokenProvider;
   /** `raw` sends `Authorization: <token>` as the reference documents; `bearer` as the agent does. */
@@ -50,7 +50,7 @@ export interface UpstreamOutcome {
   readonly tokenRefreshed: boolean;
 }
 
-/** Ioto error text shown to partners must be short, printable prose (ioto-api.md §2.8). */
+/** Ioto error text shown to partners must be short, printable prose (docs/ioto-api.md §2.8). */
 const SAFE_UPSTREAM_TEXT = /^[\p{L}\p{N} .,:;'"()_\-/#@!?]{1,200}$/u;
 
 /** A route segment as Ioto spells controllers and operations: never taken raw from a client. */

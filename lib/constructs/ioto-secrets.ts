@@ -85,7 +85,8 @@ export class IotoSecrets extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'Rotating the page-token key invalidates every open page token mid-walk; page tokens live ' +
-        'one hour, and the key never leaves the proxy. Rotate by redeploying when needed.',
+        'pageTokenTtlSeconds (an hour by default), and the key never leaves the proxy. Rotate ' +
+        'by redeploying when needed.',
     });
     return key;
   }

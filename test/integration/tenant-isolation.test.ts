@@ -403,7 +403,14 @@ describe('signed URLs', () => {
 
 describe('free-form JSON hiding another tenant, generated (fast-check, seeded)', () => {
   /** Naming keys in the letter cases a hostile partner might try. */
-  const deviceKey = fc.constantFrom('deviceId', 'Device', 'device', 'DEVICEID', 'deviceIds');
+  const deviceKey = fc.constantFrom(
+    'deviceId',
+    'Device',
+    'device',
+    'DEVICEID',
+    'deviceIds',
+    'Devices',
+  );
   const accountKey = fc.constantFrom('accountId', 'ACCOUNTID', 'AccountId', 'accountIds');
   const NAMING = /^(deviceids?|devices?|accountids?)$/i;
   /** Innocent keys: never a naming key, never one the schemas reserve. */

@@ -166,3 +166,40 @@ describe('the layout', () => {
     expect(nonTests.filter((file) => !/(harness|fixtures)\.ts$/.test(file))).toEqual([]);
   });
 });
+
+describe('citations', () => {
+  /** Every source and config file a maintainer reads, with the documents it names. */
+  const cited = [
+    ...['bin', 'dev', 'lambda', 'lib', 'test'].flatMap(sourceFiles),
+    'jest.config.js',
+    'jest.resolver.js',
+  ];
+
+  it.each(cited)('%s names only documents that are in the repository', (file) => {
+    const text = read(file);
+    const documents = [...text.matchAll(/[\w./-]+\.md\b/g)].map((m) => m[0]);
+    const missing = documents.filter(
+      (doc) => !existsSync(join(ROOT, doc)) && !existsSync(join(ROOT, dirname(file), doc)),
+    );
+    expect(missing).toEqual([]);
+    // A section sign that is not a standard's (RFC 9457 §3) cites the Ioto reference: the file
+    // says which document that is.
+    const standards = /(RFC \d+|NIST SP [\d-]+[A-Z]?) $/;
+    const bare = [...text.matchAll(/§/g)].filter(
+      (m) => !standards.test(text.slice(Math.max(0, m.index - 20), m.index)),
+    );
+    if (bare.length > 0) expect(text).toContain('docs/ioto-api.md');
+  });
+
+  it.each(
+    ['README.md', ...readdirSync(join(ROOT, 'docs'), { recursive: true }).map(String)].filter(
+      (file) => file.endsWith('.md'),
+    ),
+  )('%s links only to files that exist', (file) => {
+    const path = file === 'README.md' ? file : join('docs', file);
+    const links = [...read(path).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+      .map((m) => m[1] ?? '')
+      .filter((link) => !/^[a-z]+:/.test(link));
+    expect(links.filter((link) => !existsSync(join(ROOT, dirname(path), link)))).toEqual([]);
+  });
+});

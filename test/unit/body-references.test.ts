@@ -56,6 +56,7 @@ describe('findReferences', () => {
     ['deviceIds', 'devices'],
     ['Device', 'devices'],
     ['device', 'devices'],
+    ['devices', 'devices'],
     ['accountId', 'accounts'],
     ['ACCOUNTID', 'accounts'],
     ['accountIds', 'accounts'],

@@ -24,7 +24,7 @@ const issueFields = (key: string, body: unknown): PropertyKey[] => {
   );
 };
 
-/** The 42 HTTP operations of the ten indexed controllers (ioto-api.md §0), literally. */
+/** The 42 HTTP operations of the ten indexed controllers (docs/ioto-api.md §0), literally. */
 const HTTP_OPERATIONS = [
   'account/close',
   'account/find',

@@ -154,7 +154,7 @@ describe('IotoSimulator lifecycle', () => {
   });
 });
 
-describe('token check (ref §2.2)', () => {
+describe('token check (docs/ioto-api.md §2.2)', () => {
   afterEach(() => {
     sim.rotateToken(TOKEN);
   });

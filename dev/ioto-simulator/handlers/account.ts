@@ -6,7 +6,7 @@ import { optionalString } from '../request-fields';
 import type { SimulatorState } from '../state';
 
 /**
- * Account controller (ioto-api.md §3.1). The Account pages address the target account with
+ * Account controller (docs/ioto-api.md §3.1). The Account pages address the target account with
  * `id` (owner only), not `accountId`; without it the caller's own account is used, which for a
  * CloudAPI token is the cloud owner's account (the first seeded one).
  */

@@ -6,7 +6,7 @@ import { optionalObject, optionalString, requireString } from '../request-fields
 import type { SimulatorState } from '../state';
 
 /**
- * Action controller (ioto-api.md §3.2). Actions belong to the device cloud, so they are picked
+ * Action controller (docs/ioto-api.md §3.2). Actions belong to the device cloud, so they are picked
  * by `cloudId`, not by account. The CloudAPI token is bound to the one simulated cloud.
  */
 

@@ -5,7 +5,7 @@ import { page } from '../paging';
 import { optionalBoolean, requireString } from '../request-fields';
 import type { SimulatorState } from '../state';
 
-/** Alert controller (ioto-api.md §3.3). Alerts live in an account (`accountId`, ref §2.3). */
+/** Alert controller (docs/ioto-api.md §3.3). Alerts live in an account (`accountId`, ref §2.3). */
 
 function alertOf(state: SimulatorState, body: JsonObject): AlertRecord {
   const account = state.account(body);

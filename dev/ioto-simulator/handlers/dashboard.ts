@@ -5,7 +5,7 @@ import { optionalString, requireString } from '../request-fields';
 import type { SimulatorState } from '../state';
 
 /**
- * Dashboard controller (ioto-api.md §3.4). Dashboards live in an account. The paging options
+ * Dashboard controller (docs/ioto-api.md §3.4). Dashboards live in an account. The paging options
  * listed on create/update look like a template artifact (ref §6, §10.13) and are ignored;
  * dashboard/find answers a bare array because the reference does not call it paged.
  */

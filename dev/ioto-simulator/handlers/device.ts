@@ -11,7 +11,7 @@ import { page } from '../paging';
 import { optionalBoolean, optionalNumber, optionalString, requireString } from '../request-fields';
 import type { SimulatorState } from '../state';
 
-/** Device controller (ioto-api.md §3.5). */
+/** Device controller (docs/ioto-api.md §3.5). */
 
 const SIGNED_URL_COMMANDS = new Set(['get', 'put', 'delete']);
 

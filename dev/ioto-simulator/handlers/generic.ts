@@ -19,7 +19,7 @@ import { optionalString, requireString } from '../request-fields';
 import type { SimulatorState } from '../state';
 
 /**
- * Generic controller (ioto-api.md §3.6): schema-agnostic CRUD on items chosen by `_type`.
+ * Generic controller (docs/ioto-api.md §3.6): schema-agnostic CRUD on items chosen by `_type`.
  * Every other body property is an item attribute or a filter. `accountId` picks the account
  * (ref §3.6 examples) and is never an attribute the caller can set or filter on.
  */

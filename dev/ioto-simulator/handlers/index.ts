@@ -10,7 +10,7 @@ import { PROVISION_OPERATIONS } from './provision';
 import { USER_OPERATIONS } from './user';
 
 /**
- * Every HTTP operation of the Ioto API index (ioto-api.md §0), by controller. MQTT-only
+ * Every HTTP operation of the Ioto API index (docs/ioto-api.md §0), by controller. MQTT-only
  * operations (metric get/set, store get/set) and the unindexed File/Manager/Test pages (§4)
  * are not simulated.
  */

@@ -14,7 +14,7 @@ import { SEED } from '../seed';
 import type { SimulatorState } from '../state';
 
 /**
- * Metric controller (ioto-api.md §3.7). Metrics are not stored: every point is computed from
+ * Metric controller (docs/ioto-api.md §3.7). Metrics are not stored: every point is computed from
  * the device id, metric name and time, so answers are deterministic and cost no memory.
  */
 

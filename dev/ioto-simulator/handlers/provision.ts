@@ -6,7 +6,7 @@ import { SEED } from '../seed';
 import { certificatesFor } from './device';
 
 /**
- * Provision controller (ioto-api.md §3.8). These are device-role operations, so the device is
+ * Provision controller (docs/ioto-api.md §3.8). These are device-role operations, so the device is
  * found in whichever account claimed it.
  */
 

@@ -8,7 +8,7 @@ import { optionalBoolean, optionalObject, optionalString, requireString } from '
 import { SEED, ulidLike } from '../seed';
 import type { SimulatorState } from '../state';
 
-/** User controller (ioto-api.md §3.10). Users live in an account (`accountId`, ref §2.3). */
+/** User controller (docs/ioto-api.md §3.10). Users live in an account (`accountId`, ref §2.3). */
 
 const USER_ROLES: ReadonlySet<string> = new Set<UserRole>(['user', 'admin', 'owner']);
 
