@@ -10,3 +10,10 @@ export const SERVICE_NAME = 'ioto-bff';
 
 /** The CloudWatch namespace of the proxy's EMF metrics. */
 export const METRICS_NAMESPACE = 'IotoBff';
+
+/**
+ * The CloudWatch namespace of one stack's metrics: stacks in the same account and region never
+ * mix their metrics, and one stack's failures never fire another's alarms.
+ */
+export const metricsNamespaceOf = (stackName: string): string =>
+  `${METRICS_NAMESPACE}/${stackName}`;

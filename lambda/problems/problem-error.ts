@@ -270,3 +270,24 @@ export class PageTokenUnavailableError extends ProblemError {
     );
   }
 }
+
+/**
+ * The authorizer could not decide (its issuer's signing keys unreachable, a broken
+ * configuration): API Gateway answers AUTHORIZER_FAILURE, rendered as this problem. Not the
+ * partner's fault, so not a 401.
+ */
+export class AuthorizerUnavailableError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      503,
+      'authorizer_unavailable',
+      'Authorization unavailable',
+      {
+        detail: 'The gateway could not check the access token right now; retry later.',
+        headers: { 'retry-after': '5' },
+        ...options,
+      },
+      true,
+    );
+  }
+}
