@@ -32,6 +32,24 @@ const RETENTION_DAYS = [
   3653,
 ] as const;
 
+/** The most partners one deployment holds (their resources go to nested stacks, see the README). */
+export const MAX_PARTNERS = 1_000;
+
+/** The traffic-shifting strategies offered for the functions (CodeDeploy configurations). */
+export const ROLLOUT_STRATEGIES = [
+  'canary-10-percent-5-minutes',
+  'canary-10-percent-15-minutes',
+  'linear-10-percent-every-1-minute',
+  'linear-10-percent-every-3-minutes',
+  'all-at-once',
+] as const;
+
+/** A KMS key ARN. */
+const kmsKeyArn = string().regex(
+  /^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/,
+  'must be a KMS key ARN',
+);
+
 /** A partner as deployed: with Cognito the stack creates its client, so `identity` is optional. */
 const deploymentPartnerSchema = partnerSchema.extend({
   identity: partnerIdentitySchema.optional(),
@@ -68,21 +86,24 @@ export const deploymentConfigSchema = strictObject({
     endpoint: url({ protocol: /^https$/ }),
     authScheme: zodEnum(['raw', 'bearer']).default('raw'),
     /**
-     * An existing secret holding the CloudAPI token (by name or full ARN); without one the
-     * stack creates an empty secret for the operator to fill.
+     * An existing secret holding the CloudAPI token (by name or full ARN), with the customer
+     * managed KMS key that encrypts it when it is not the AWS managed `aws/secretsmanager` key
+     * (the proxy is granted decrypt on exactly that key); without one the stack creates an
+     * empty secret, encrypted with a key of its own, for the operator to fill.
      */
     tokenSecret: union([
-      strictObject({ name: string().min(1).max(512) }),
+      strictObject({ name: string().min(1).max(512), kmsKeyArn: kmsKeyArn.optional() }),
       strictObject({
         arn: string().regex(
           /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
           'must be a secret ARN',
         ),
+        kmsKeyArn: kmsKeyArn.optional(),
       }),
     ]).optional(),
   }),
   identity: union([cognitoIdentity, oidcIdentity]),
-  partners: array(deploymentPartnerSchema).min(1).max(100),
+  partners: array(deploymentPartnerSchema).min(1).max(MAX_PARTNERS),
   limits: strictObject({
     /** The proxy's limits: bounds and defaults shared with its environment (lambda/config/settings.ts). */
     ...proxyLimitsShape,
@@ -90,8 +111,12 @@ export const deploymentConfigSchema = strictObject({
     proxyTimeoutSeconds: int().min(3).max(28).default(12),
     proxyMemoryMb: int().min(256).max(4_096).default(512),
     authorizerMemoryMb: int().min(128).max(2_048).default(256),
-    /** Reserved concurrency of the proxy: a ceiling that protects the Ioto cloud from bursts. */
-    proxyReservedConcurrency: int().min(1).max(1_000).default(50),
+    /**
+     * Reserved concurrency of the proxy, a ceiling that protects the Ioto cloud from bursts.
+     * Unset by default: reserving takes concurrency from the account's pool, and a new account's
+     * quota (as low as 10) leaves nothing to reserve.
+     */
+    proxyReservedConcurrency: int().min(1).max(1_000).optional(),
   })
     .superRefine(checkProxyLimits)
     .prefault({}),
@@ -101,6 +126,13 @@ export const deploymentConfigSchema = strictObject({
     burstLimit: int().min(1).max(5_000).default(200),
     /** API Gateway's cache of authorizer results, per token (0 disables it). */
     authorizerCacheSeconds: int().min(0).max(3_600).default(300),
+    /**
+     * Whether the stack sets the account-wide role that lets API Gateway write execution logs
+     * (`AWS::ApiGateway::Account`, one per account and region). Leave it on for the first stack
+     * of an account and region; turn it off for every further stack, which then uses the role
+     * already set (the role is retained when a stack is deleted).
+     */
+    cloudWatchRole: boolean().default(true),
     /** The stage: URLs are `https://{api}.execute-api.{region}.amazonaws.com/{stage}/v1/...`. */
     stageName: string()
       .regex(/^[A-Za-z0-9_]+$/)
@@ -119,8 +151,19 @@ export const deploymentConfigSchema = strictObject({
   }).prefault({}),
   waf: strictObject({
     enabled: boolean().default(true),
-    /** Requests per 5 minutes per client IP before the rate-based rule blocks. */
-    rateLimitPer5Minutes: int().min(100).max(2_000_000_000).default(2_000),
+    /**
+     * Requests per 5 minutes per client IP before the rate-based rule answers 429. At least what
+     * the fastest partner's usage plan allows in 5 minutes; by default twice that (see
+     * {@link wafRateFloor}), so the firewall never refuses a partner within what it pays for.
+     */
+    rateLimitPer5Minutes: int().min(100).max(2_000_000_000).optional(),
+  }).prefault({}),
+  rollout: strictObject({
+    /**
+     * How CodeDeploy shifts traffic to a new version of the functions; it rolls back when a
+     * rollback alarm fires during the shift.
+     */
+    strategy: zodEnum(ROLLOUT_STRATEGIES).default('canary-10-percent-5-minutes'),
   }).prefault({}),
   monitoring: strictObject({
     alarmEmail: string().email().optional(),
@@ -137,6 +180,14 @@ export const deploymentConfigSchema = strictObject({
       code: 'custom',
       path: ['limits', 'upstreamTimeoutMs'],
       message: `must be at least ${DEADLINE_MARGIN_MS / 1_000} s below limits.proxyTimeoutSeconds`,
+    });
+  }
+  const floor = wafRateFloor(config);
+  if (config.waf.rateLimitPer5Minutes !== undefined && config.waf.rateLimitPer5Minutes < floor) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['waf', 'rateLimitPer5Minutes'],
+      message: `must be at least ${floor}: what the fastest partner's usage plan allows in 5 minutes`,
     });
   }
   config.partners.forEach((partner, index) => {
@@ -165,6 +216,26 @@ export const deploymentConfigSchema = strictObject({
 });
 
 export type DeploymentConfig = output<typeof deploymentConfigSchema>;
+export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
+/**
+ * Requests per 5 minutes the fastest partner may make under its usage plan (the stage-wide
+ * rate for partners without a throttle of their own): the web firewall's per-IP limit must not
+ * refuse a partner below that.
+ */
+export function wafRateFloor(config: {
+  readonly api: { readonly rateLimit: number };
+  readonly partners: readonly { readonly throttle?: { readonly rateLimit: number } | undefined }[];
+}): number {
+  const fastest = Math.max(
+    ...config.partners.map((partner) => partner.throttle?.rateLimit ?? config.api.rateLimit),
+  );
+  return Math.ceil(fastest * 300);
+}
+
+/** The web firewall's per-IP limit: as configured, or twice the partners' floor. */
+export const wafRateLimit = (config: DeploymentConfig): number =>
+  config.waf.rateLimitPer5Minutes ?? Math.max(100, 2 * wafRateFloor(config));
 export type DeploymentPartner = DeploymentConfig['partners'][number];
 
 /** Raised when the deployment configuration does not parse; names every bad field. */

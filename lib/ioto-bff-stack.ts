@@ -1,39 +1,19 @@
+import { createHash } from 'node:crypto';
 import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { compactAccessConfig } from '../lambda/config/access';
 import { toEnvironment } from '../lambda/config/settings';
-import { type DeploymentConfig, DeploymentConfigError } from './config';
+import { type DeploymentConfig, wafRateLimit } from './config';
+import { AccessConfigStore } from './constructs/access-config-store';
 import { BffFunction } from './constructs/bff-function';
 import { IotoSecrets } from './constructs/ioto-secrets';
 import { Monitoring } from './constructs/monitoring';
 import { PartnerApi } from './constructs/partner-api';
 import { PartnerIdentity } from './constructs/partner-identity';
+import { PartnerShards } from './constructs/partner-shards';
 import { WebFirewall } from './constructs/web-firewall';
-
-/** Lambda allows 4 KB of environment variables per function, names and values together. */
-const LAMBDA_ENVIRONMENT_BYTES = 4096;
-/** What the proxy's other variables take, generously (ARNs, endpoint, limits, Powertools). */
-const OTHER_VARIABLES_BYTES = 900;
-/** A deploy-time value: a region (≤ 14), a pool id (≤ 24), a client id (26), with margin. */
-const RESOLVED_TOKEN_BYTES = 32;
-
-/**
- * The access configuration travels to both functions as `ACCESS_CONFIG`; fail the synth, not
- * the deployment, when the partners no longer fit Lambda's environment limit.
- */
-function checkEnvironmentSize(access: Record<string, unknown>): void {
-  const bytes = Buffer.byteLength(
-    JSON.stringify(access).replace(/\$\{Token\[[^\]]+\]\}/g, 'x'.repeat(RESOLVED_TOKEN_BYTES)),
-  );
-  if (bytes + OTHER_VARIABLES_BYTES > LAMBDA_ENVIRONMENT_BYTES) {
-    throw new DeploymentConfigError(
-      `Invalid deployment configuration: partners: the access configuration needs about ${bytes} bytes, ` +
-        `more than the ${LAMBDA_ENVIRONMENT_BYTES - OTHER_VARIABLES_BYTES} bytes left in the Lambda ` +
-        'environment (4 KB); use wildcards in operations or fewer partners per stack.',
-    );
-  }
-}
+import { metricsNamespaceOf } from './service';
 
 export interface IotoBffStackProps extends StackProps {
   /** The validated deployment configuration. */
@@ -41,9 +21,18 @@ export interface IotoBffStackProps extends StackProps {
 }
 
 /**
- * ioto-bff in one stack: secrets, partner identity, the authorizer and proxy functions, the
- * REST API with its usage plans, the web firewall and monitoring. Environment-agnostic: it
- * synthesizes offline with no credentials and no lookups.
+ * What the API key values of a stack start with: API Gateway treats equal key values in one
+ * account and region as one key, so each stack's must differ (the stack name is unique there).
+ */
+export const usageKeyPrefixOf = (stackName: string): string =>
+  `iotobff-${createHash('sha256').update(stackName).digest('hex').slice(0, 16)}`;
+
+/**
+ * ioto-bff in one stack: secrets, partner identity, the access configuration (in AppConfig),
+ * the authorizer and proxy functions rolled out by CodeDeploy, the REST API with its usage-plan
+ * tiers, the partners' keys and app clients (in nested stacks), the web firewall and monitoring.
+ * Environment-agnostic: it synthesizes offline with no credentials and no lookups, and every
+ * name it gives is unique per stack, so several stacks share an account and region.
  */
 export class IotoBffStack extends Stack {
   readonly api: PartnerApi;
@@ -57,17 +46,12 @@ export class IotoBffStack extends Stack {
     const { config } = props;
     const { limits } = config;
     const logRetention = config.monitoring.logRetentionDays as RetentionDays;
+    const metricsNamespace = metricsNamespaceOf(this.stackName);
+    const usageKeyPrefix = usageKeyPrefixOf(this.stackName);
 
     this.secrets = new IotoSecrets(this, 'Secrets', { tokenSecret: config.ioto.tokenSecret });
-    const identity = new PartnerIdentity(this, 'Identity', {
-      identity: config.identity,
-      partners: config.partners,
-    });
-    // What the functions need of the access configuration, in its compact form.
-    const runtimeAccess = compactAccessConfig(identity.access);
-    checkEnvironmentSize(runtimeAccess);
-    // Tokens (client ids, the pool id) resolve at deploy time inside this JSON.
-    const accessConfig = this.toJsonString(runtimeAccess);
+    const identity = new PartnerIdentity(this, 'Identity', { identity: config.identity });
+    const accessStore = new AccessConfigStore(this, 'AccessConfig');
 
     this.authorizer = new BffFunction(this, 'AuthorizerFunction', {
       handler: 'authorizer',
@@ -75,7 +59,8 @@ export class IotoBffStack extends Stack {
       memorySize: limits.authorizerMemoryMb,
       timeout: Duration.seconds(10),
       logRetention,
-      environment: { ACCESS_CONFIG: accessConfig },
+      metricsNamespace,
+      environment: accessStore.environment,
     });
 
     // The schema keeps the upstream deadline below this timeout, itself below API Gateway's 29 s.
@@ -84,33 +69,54 @@ export class IotoBffStack extends Stack {
       description: 'ioto-bff: validates, authorizes and forwards partner calls to Ioto',
       memorySize: limits.proxyMemoryMb,
       timeout: Duration.seconds(limits.proxyTimeoutSeconds),
-      reservedConcurrentExecutions: limits.proxyReservedConcurrency,
+      ...(limits.proxyReservedConcurrency !== undefined && {
+        reservedConcurrentExecutions: limits.proxyReservedConcurrency,
+      }),
       logRetention,
+      metricsNamespace,
       environment: {
         IOTO_ENDPOINT: config.ioto.endpoint,
         IOTO_AUTH_SCHEME: config.ioto.authScheme,
         IOTO_TOKEN_SECRET_ID: this.secrets.tokenSecretId,
         PAGE_TOKEN_SECRET_ID: this.secrets.pageTokenKey.secretArn,
-        ACCESS_CONFIG: accessConfig,
+        ...accessStore.environment,
         ...toEnvironment(limits),
       },
     });
-    // Only the proxy may read either secret.
-    this.secrets.token.grantRead(this.proxy.role);
-    this.secrets.pageTokenKey.grantRead(this.proxy.role);
+    // Only the proxy may read either secret; both functions read the access configuration.
+    this.secrets.grantRead(this.proxy.role);
+    accessStore.grantRead(this.proxy.role);
+    accessStore.grantRead(this.authorizer.role);
 
     this.api = new PartnerApi(this, 'PartnerApi', {
-      proxy: this.proxy.function,
-      authorizer: this.authorizer.function,
+      proxy: this.proxy.alias,
+      authorizer: this.authorizer.alias,
       api: config.api,
       partners: config.partners,
       logRetention,
     });
+    const shards = new PartnerShards(this, 'Partners', {
+      partners: config.partners,
+      planOf: this.api.planOf,
+      usageKeyPrefix,
+      ...(identity.clients && { clients: identity.clients }),
+    });
+    // What the functions need of the access configuration, in its compact form; the app
+    // client ids resolve at deploy time inside this JSON.
+    accessStore.deploy(
+      this.toJsonString(
+        compactAccessConfig(
+          identity.accessConfig(config.partners, shards.clientIds, usageKeyPrefix),
+        ),
+      ),
+    );
 
     if (config.waf.enabled) {
       new WebFirewall(this, 'Firewall', {
         api: this.api.api,
-        rateLimitPer5Minutes: config.waf.rateLimitPer5Minutes,
+        rateLimitPer5Minutes: wafRateLimit(config),
+        metricPrefix: this.stackName,
+        logRetention,
       });
     } else {
       Validations.of(this.api.api).acknowledge({
@@ -122,10 +128,14 @@ export class IotoBffStack extends Stack {
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.api.api,
-      proxy: this.proxy.function,
+      proxy: this.proxy.alias,
       proxyLogGroup: this.proxy.logGroup,
-      authorizer: this.authorizer.function,
+      authorizer: this.authorizer.alias,
+      metricsNamespace,
       monitoring: config.monitoring,
     });
+    for (const fn of [this.proxy, this.authorizer]) {
+      fn.rollOut(config.rollout.strategy, this.monitoring.rollbackAlarms);
+    }
   }
 }

@@ -10,6 +10,7 @@ import type {
 import type { AuthorizerHandler } from '../../lambda/auth/create-authorizer-handler';
 import { findOperation } from '../../lambda/catalog/index';
 import {
+  AuthorizerUnavailableError,
   ForbiddenError,
   PayloadTooLargeError,
   ProblemError,
@@ -226,10 +227,11 @@ const STAGE = 'local';
 /**
  * An HTTP server on loopback that does what API Gateway (REST, Lambda proxy integration, a
  * Lambda TOKEN authorizer on every method) does for ioto-bff: call the authorizer (401 without
- * a token or when it refuses, 403 when its policy does not cover the route), cache its result
- * per token, pass its context to the proxy, and turn the result into a response. Requests for
- * routes that do not exist reach the proxy unauthenticated, which answers 404/405 as the
- * stack's gateway responses do.
+ * a token or when it refuses with `Unauthorized`, 503 `authorizer_unavailable` when it fails
+ * with any other error, 403 when its policy does not cover the route), cache its policies (not
+ * its refusals or failures) per token, pass its context to the proxy, and turn the result into
+ * a response. Requests for routes that do not exist reach the proxy unauthenticated, which
+ * answers 404/405 as the stack's gateway responses do.
  */
 export function createApiGatewayEmulator(options: EmulatorOptions): Server {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -255,9 +257,14 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
         cached = { result, expires: Date.now() + cacheMs };
         if (cacheMs > 0) cache.set(token, cached);
       } catch (error) {
-        return (error as Error).message === 'Unauthorized'
+        // An error message of exactly 'Unauthorized' (thrown, or a string as in
+        // `callback('Unauthorized')`) is API Gateway's 401; any other error is its authorizer
+        // failure response, which the stack renders as authorizer_unavailable. Neither is
+        // cached: only a policy is.
+        const message = error instanceof Error ? error.message : String(error);
+        return message === 'Unauthorized'
           ? gatewayProblem(new UnauthorizedError(), requestId)
-          : gatewayProblem(new ProblemError(500, 'internal', 'Internal error'), requestId);
+          : gatewayProblem(new AuthorizerUnavailableError(), requestId);
       }
     }
     if (!policyAllows(cached.result, methodArn))

@@ -3,14 +3,15 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { FetchError, NonRetryableFetchError } from 'aws-jwt-verify/error';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import {
   type AuthorizerHandler,
   createAuthorizerHandler,
 } from '../../lambda/auth/create-authorizer-handler';
-import { PartnerDirectory } from '../../lambda/auth/partner-directory';
-import { createAccessTokenVerifier } from '../../lambda/auth/token-authorizer';
+import { authorizerContextOf } from '../../lambda/auth/token-authorizer';
 import { type AccessConfig, parseAccessConfigJson } from '../../lambda/config/access';
+import { staticAccess } from '../../lambda/config/access-source';
 import { PageTokenSealer } from '../../lambda/paging/page-token-sealer';
 import { createProxyHandler } from '../../lambda/proxy/create-proxy-handler';
 import { buildProxyDependencies, proxySettingsOf } from '../../lambda/proxy/proxy-dependencies';
@@ -68,17 +69,24 @@ function localTokenSource(env: LocalGatewayEnv, simulatorToken: string | undefin
 
 /**
  * aws-jwt-verify fetches JWKS over HTTPS only; the local issuer serves its JWKS over plain HTTP
- * on loopback, so this fetcher also allows that, and nothing else in plain HTTP.
+ * on loopback, so this fetcher also allows that, and nothing else in plain HTTP. It fails with
+ * aws-jwt-verify's fetch errors, as its own fetcher does, so the authorizer tells a JWKS outage
+ * from a bad token the same way locally as deployed.
  */
 const loopbackJwksFetcher = {
   fetch: async (uri: string): Promise<ArrayBuffer> => {
     const url = new URL(uri);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && url.hostname === '127.0.0.1')) {
-      throw new Error('JWKS must be fetched over https, or from the loopback issuer');
+      throw new NonRetryableFetchError(uri, 'JWKS must be fetched over https, or from loopback');
     }
-    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
-    if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
-    return response.arrayBuffer();
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+      if (response.status === 200) return await response.arrayBuffer();
+    } catch (error) {
+      throw new FetchError(uri, (error as Error).message);
+    }
+    throw new NonRetryableFetchError(uri, `Status code is ${response.status}, expected 200`);
   },
 };
 
@@ -117,7 +125,7 @@ export async function startLocalGateway(
       loadSealer: async () =>
         PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS }),
       logger,
-      access,
+      access: staticAccess(access),
     }),
     tracer: new Tracer({ enabled: false }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
@@ -151,12 +159,12 @@ export async function startLocalGateway(
     ),
   };
   authorizer = createAuthorizerHandler({
-    verifier: createAccessTokenVerifier(
-      localAccess,
+    context: authorizerContextOf(
+      staticAccess(localAccess),
       new SimpleJwksCache({ fetcher: loopbackJwksFetcher }),
     ),
-    directory: new PartnerDirectory(access),
     logger,
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
   });
   return {
     url,

@@ -1,18 +1,18 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type {
   APIGatewayAuthorizerResult,
   APIGatewayTokenAuthorizerEvent,
   Context,
 } from 'aws-lambda';
-import type { PartnerDirectory } from './partner-directory';
-import { type AccessTokenVerifier, createTokenAuthorizer } from './token-authorizer';
+import { createTokenAuthorizer, type TokenAuthorizerOptions } from './token-authorizer';
 
-export interface AuthorizerHandlerDependencies {
-  readonly verifier: AccessTokenVerifier;
-  readonly directory: PartnerDirectory;
+export interface AuthorizerHandlerDependencies extends TokenAuthorizerOptions {
   readonly logger: Logger;
+  readonly metrics: Metrics;
 }
 
 /** The Lambda handler type of the TOKEN authorizer. */
@@ -23,10 +23,14 @@ export type AuthorizerHandler = (
 
 /**
  * The authorizer's middy chain, shared by the deployed handler and the local gateway: the token
- * authorizer core with the Lambda context on every log line (reset between invocations).
+ * authorizer core with the Lambda context on every log line (reset between invocations), and its
+ * refusal and failure counts flushed as EMF after every invocation, also when it throws (as it
+ * does for every token it does not allow).
  */
 export function createAuthorizerHandler(deps: AuthorizerHandlerDependencies): AuthorizerHandler {
   return middy<APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult>(
     createTokenAuthorizer(deps),
-  ).use(injectLambdaContext(deps.logger, { resetKeys: true }));
+  )
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(logMetrics(deps.metrics));
 }

@@ -52,12 +52,35 @@ export interface TokenIdentity {
   readonly sub?: string;
 }
 
-/** The partners of an access configuration, found by id or by token identity. */
+/**
+ * The partners of an access configuration, found by id or by token identity. A function
+ * {@link PartnerDirectory.reload}s it when the access configuration changes; a lookup sees
+ * either the old partners or the new ones, never a mix.
+ */
 export class PartnerDirectory {
-  readonly #byId = new Map<string, Partner>();
-  readonly #byIdentity = new Map<string, Partner>();
+  #current: {
+    readonly config: AccessConfig;
+    readonly byId: ReadonlyMap<string, Partner>;
+    readonly byIdentity: ReadonlyMap<string, Partner>;
+  };
 
   constructor(config: AccessConfig) {
+    this.#current = PartnerDirectory.#index(config);
+  }
+
+  /** The access configuration the partners come from. */
+  get config(): AccessConfig {
+    return this.#current.config;
+  }
+
+  /** Takes the partners of `config` instead (nothing happens when it is the same object). */
+  reload(config: AccessConfig): void {
+    if (config !== this.#current.config) this.#current = PartnerDirectory.#index(config);
+  }
+
+  static #index(config: AccessConfig) {
+    const byId = new Map<string, Partner>();
+    const byIdentity = new Map<string, Partner>();
     for (const partnerConfig of config.partners) {
       const partner: Partner = Object.freeze({
         id: partnerConfig.id,
@@ -66,25 +89,25 @@ export class PartnerDirectory {
         accounts: new Set(partnerConfig.accounts),
         actions: new Set(partnerConfig.actions ?? []),
       });
-      this.#byId.set(partner.id, partner);
-      this.#byIdentity.set(identityKey(partnerConfig.identity), partner);
+      byId.set(partner.id, partner);
+      byIdentity.set(identityKey(partnerConfig.identity), partner);
     }
+    return { config, byId, byIdentity };
   }
 
   byId(id: string): Partner | undefined {
-    return this.#byId.get(id);
+    return this.#current.byId.get(id);
   }
 
   /** Machine clients are matched by `client_id` first, then by `sub`. */
   byToken(identity: TokenIdentity): Partner | undefined {
     const { iss, clientId, sub } = identity;
+    const { byIdentity } = this.#current;
     return (
       (clientId === undefined
         ? undefined
-        : this.#byIdentity.get(identityKey({ issuer: iss, clientId }))) ??
-      (sub === undefined
-        ? undefined
-        : this.#byIdentity.get(identityKey({ issuer: iss, subject: sub })))
+        : byIdentity.get(identityKey({ issuer: iss, clientId }))) ??
+      (sub === undefined ? undefined : byIdentity.get(identityKey({ issuer: iss, subject: sub })))
     );
   }
 }

@@ -133,7 +133,8 @@ async function everyConfirmed(
 }
 
 export interface ScopedPartnerPolicyOptions {
-  readonly directory: PartnerDirectory;
+  /** The partners, by id (a {@link PartnerDirectory}, reloaded as the configuration changes). */
+  readonly directory: Pick<PartnerDirectory, 'byId'>;
   /** Calls Ioto for device-ownership checks (a `device/get` with the partner's account). */
   readonly ioto: IotoCaller;
   readonly logger: Logger;
@@ -141,7 +142,7 @@ export interface ScopedPartnerPolicyOptions {
 
 /** The partner policy of the access configuration. */
 export class ScopedPartnerPolicy implements PartnerPolicy {
-  readonly #directory: PartnerDirectory;
+  readonly #directory: Pick<PartnerDirectory, 'byId'>;
   readonly #ioto: IotoCaller;
   readonly #logger: Logger;
 

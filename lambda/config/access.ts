@@ -152,7 +152,15 @@ export const accessConfigSchema = strictObject({
    */
   scope: string().min(1).max(256).regex(/^\S+$/, 'must be one scope token'),
   issuers: array(issuerSchema).min(1).max(10),
-  partners: array(partnerSchema).max(500),
+  partners: array(partnerSchema).max(1_000),
+  /**
+   * What the API key values of this deployment's usage plans start with (see
+   * {@link usageIdentifierKey}): unique per stack, since API Gateway treats equal key values in
+   * one account and region as the same key.
+   */
+  usageKeyPrefix: string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9-]{7,62}$/, 'must be 8 to 63 letters, digits and dashes')
+    .optional(),
 }).superRefine((config, ctx) => {
   const ids = new Set<string>();
   const identities = new Set<string>();
@@ -275,7 +283,13 @@ export function parseAccessConfigJson(text: string, source = 'access configurati
  * the key with the same value, so both sides derive it from the partner id. It is an identifier,
  * not a secret (partners cannot present it).
  */
-export function usageIdentifierKey(partnerId: string): string {
-  // API Gateway API keys are at least 20 characters long.
-  return `ioto-bff-usage-plan-key-${partnerId}`;
+export function usageIdentifierKey(
+  partnerId: string,
+  prefix: string = DEFAULT_USAGE_KEY_PREFIX,
+): string {
+  // API Gateway API keys are 20 to 128 characters long: a prefix of 8 to 63 and an id of 2 to 63.
+  return `${prefix}-${partnerId}`.padEnd(20, '-');
 }
+
+/** The prefix of usage-plan key values when the access configuration names none (locally). */
+export const DEFAULT_USAGE_KEY_PREFIX = 'ioto-bff-usage-plan-key';

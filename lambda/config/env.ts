@@ -30,6 +30,16 @@ export const iotoEndpoint = url({ protocol: /^https?$/ })
 /** `raw`: `Authorization: <token>` as documented; `bearer`: as the Ioto agent sends it. */
 export const iotoAuthScheme = zodEnum(['raw', 'bearer']).default('raw');
 
+/**
+ * Where the deployed functions read the access configuration: an AWS AppConfig application,
+ * environment and configuration profile (see `config/access-source.ts`).
+ */
+const accessConfigLocation = {
+  ACCESS_CONFIG_APPLICATION: string().min(1),
+  ACCESS_CONFIG_ENVIRONMENT: string().min(1),
+  ACCESS_CONFIG_PROFILE: string().min(1),
+};
+
 /** The deployed proxy: the token and the page-token key come from Secrets Manager. */
 export const awsProxyEnvSchema = object({
   IOTO_ENDPOINT: iotoEndpoint,
@@ -37,14 +47,11 @@ export const awsProxyEnvSchema = object({
   ...proxyLimitVariablesShape,
   IOTO_TOKEN_SECRET_ID: string().min(1),
   PAGE_TOKEN_SECRET_ID: string().min(1),
-  /** The access configuration as JSON (see `config/access.ts`); parsed by the handler. */
-  ACCESS_CONFIG: string().min(2),
+  ...accessConfigLocation,
 }).superRefine(checkLimitVariables);
 
-/** The deployed authorizer: the access configuration is all it needs. */
-export const awsAuthorizerEnvSchema = object({
-  ACCESS_CONFIG: string().min(2),
-});
+/** The deployed authorizer: where the access configuration is, which is all it needs. */
+export const awsAuthorizerEnvSchema = object(accessConfigLocation);
 
 export type AwsProxyEnv = ReturnType<typeof awsProxyEnvSchema.parse>;
 

@@ -1,19 +1,30 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AppConfigProvider } from '@aws-lambda-powertools/parameters/appconfig';
+import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { createAuthorizerHandler } from '../auth/create-authorizer-handler';
-import { PartnerDirectory } from '../auth/partner-directory';
-import { createAccessTokenVerifier } from '../auth/token-authorizer';
-import { parseAccessConfigJson } from '../config/access';
+import { authorizerContextOf } from '../auth/token-authorizer';
+import { appConfigAccess } from '../config/access-source';
 import { awsAuthorizerEnvSchema, readEnv } from '../config/env';
 
 /**
- * Composition root of the deployed authorizer: parses the access configuration once per cold
- * start (failing fast on a bad one) and exports the middy handler.
+ * Composition root of the deployed authorizer: reads where the access configuration is once
+ * per cold start (failing fast on a bad environment), and the configuration itself from AWS
+ * AppConfig, cached, on every invocation.
  */
 const env = readEnv(awsAuthorizerEnvSchema);
-const access = parseAccessConfigJson(env.ACCESS_CONFIG, 'ACCESS_CONFIG');
+const access = appConfigAccess(
+  new AppConfigProvider({
+    application: env.ACCESS_CONFIG_APPLICATION,
+    environment: env.ACCESS_CONFIG_ENVIRONMENT,
+    awsSdkV3Client: new AppConfigDataClient({}),
+  }),
+  env.ACCESS_CONFIG_PROFILE,
+);
 
 export const handler = createAuthorizerHandler({
-  verifier: createAccessTokenVerifier(access),
-  directory: new PartnerDirectory(access),
+  context: authorizerContextOf(access),
   logger: new Logger(),
+  // Namespace and service come from the environment the stack sets.
+  metrics: new Metrics(),
 });

@@ -1,9 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AppConfigProvider } from '@aws-lambda-powertools/parameters/appconfig';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseAccessConfigJson } from '../config/access';
+import { appConfigAccess } from '../config/access-source';
 import { awsProxyEnvSchema, readEnv } from '../config/env';
 import { PageTokenSealer } from '../paging/page-token-sealer';
 import { createProxyHandler } from '../proxy/create-proxy-handler';
@@ -34,7 +36,14 @@ export const handler = createProxyHandler({
       return PageTokenSealer.fromSecret(key, { ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS });
     },
     logger: new Logger(),
-    access: parseAccessConfigJson(env.ACCESS_CONFIG, 'ACCESS_CONFIG'),
+    access: appConfigAccess(
+      new AppConfigProvider({
+        application: env.ACCESS_CONFIG_APPLICATION,
+        environment: env.ACCESS_CONFIG_ENVIRONMENT,
+        awsSdkV3Client: tracer.captureAWSv3Client(new AppConfigDataClient({})),
+      }),
+      env.ACCESS_CONFIG_PROFILE,
+    ),
   }),
   tracer,
   metrics: new Metrics(),

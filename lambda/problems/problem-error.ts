@@ -291,3 +291,20 @@ export class AuthorizerUnavailableError extends ProblemError {
     );
   }
 }
+
+/** The access configuration (who the partners are) could not be read or does not validate. */
+export class AccessConfigUnavailableError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      503,
+      'access_config_unavailable',
+      'Partner configuration unavailable',
+      {
+        detail: 'The gateway could not load its partner configuration; retry later.',
+        headers: { 'retry-after': '5' },
+        ...options,
+      },
+      true,
+    );
+  }
+}

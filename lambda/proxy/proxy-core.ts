@@ -16,6 +16,8 @@ export interface ProxyDependencies {
   readonly sealer: () => Promise<PageTokenSealer>;
   readonly validate: RequestValidator;
   readonly policy: PartnerPolicy;
+  /** Brings the partners up to date with the access configuration; first thing per request. */
+  readonly refreshAccess: () => Promise<void>;
   /** Largest accepted request body. */
   readonly maxBodyBytes: number;
   readonly logger: Logger;
@@ -31,6 +33,7 @@ export interface ProxyDependencies {
 export function createProxyCore(deps: ProxyDependencies) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const definition = resolveOperation(event);
+    await deps.refreshAccess();
     const admitted = deps.policy.authorize(definition, event);
     const { call, body } = deps.policy.scope(admitted, parseJsonBody(event, deps.maxBodyBytes));
     const request = deps.validate(definition, body);

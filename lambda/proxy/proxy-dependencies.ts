@@ -1,10 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PartnerDirectory } from '../auth/partner-directory';
 import { ScopedPartnerPolicy } from '../auth/scoped-partner-policy';
-import type { AccessConfig } from '../config/access';
+import type { AccessSource } from '../config/access-source';
 import { fromEnvironment, type ProxyLimits, type ProxyLimitVariables } from '../config/settings';
 import type { PageTokenSealer } from '../paging/page-token-sealer';
-import { PageTokenUnavailableError } from '../problems/problem-error';
+import {
+  AccessConfigUnavailableError,
+  PageTokenUnavailableError,
+  ProblemError,
+} from '../problems/problem-error';
 import { type AuthScheme, IotoClient } from '../upstream/ioto-client';
 import { CachingTokenProvider, type TokenSource } from '../upstream/token-provider';
 import type { ProxyDependencies } from './proxy-core';
@@ -33,8 +37,8 @@ export interface ProxyWiring {
   /** Loads the page-token sealer; called at most once successfully, lazily. */
   readonly loadSealer: () => Promise<PageTokenSealer>;
   readonly logger: Logger;
-  /** Partners, their grants and scopes: the partner policy is built from it. */
-  readonly access: AccessConfig;
+  /** Partners, their grants and scopes, asked again on every request (it is cached). */
+  readonly access: AccessSource;
   readonly fetch?: typeof fetch;
 }
 
@@ -55,6 +59,21 @@ export function buildProxyDependencies(
     retryBaseDelayMs: limits.upstreamRetryBaseDelayMs,
     ...(wiring.fetch && { fetch: wiring.fetch }),
   });
+  // The directory holds the partners of the latest access configuration; every request
+  // refreshes it first (a cached read, see AccessSource).
+  let directory: PartnerDirectory | undefined;
+  const refreshAccess = async (): Promise<PartnerDirectory> => {
+    let access: Awaited<ReturnType<AccessSource>>;
+    try {
+      access = await wiring.access();
+    } catch (error) {
+      if (error instanceof ProblemError) throw error;
+      throw new AccessConfigUnavailableError({ cause: error });
+    }
+    if (directory === undefined) directory = new PartnerDirectory(access);
+    else directory.reload(access);
+    return directory;
+  };
   return {
     client,
     sealer: loadSealerOnce(wiring.loadSealer),
@@ -62,8 +81,16 @@ export function buildProxyDependencies(
       defaultLimit: limits.pageLimitDefault,
       maxLimit: limits.pageLimitMax,
     }),
+    refreshAccess: async () => {
+      await refreshAccess();
+    },
     policy: new ScopedPartnerPolicy({
-      directory: new PartnerDirectory(wiring.access),
+      directory: {
+        byId: (id) => {
+          if (directory === undefined) throw new Error('The access configuration is not loaded');
+          return directory.byId(id);
+        },
+      },
       ioto: (call) => client.call(call),
       logger: wiring.logger,
     }),

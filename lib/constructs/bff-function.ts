@@ -1,11 +1,28 @@
 import * as path from 'node:path';
 import { type Duration, Validations } from 'aws-cdk-lib';
+import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  type ILambdaDeploymentConfig,
+  LambdaApplication,
+  LambdaDeploymentConfig,
+  LambdaDeploymentGroup,
+} from 'aws-cdk-lib/aws-codedeploy';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../service';
+import type { RolloutStrategy } from '../config';
+import { SERVICE_NAME } from '../service';
+
+/** The CodeDeploy configuration of each rollout strategy of the deployment configuration. */
+const DEPLOYMENT_CONFIGS: Record<RolloutStrategy, ILambdaDeploymentConfig> = {
+  'canary-10-percent-5-minutes': LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
+  'canary-10-percent-15-minutes': LambdaDeploymentConfig.CANARY_10PERCENT_15MINUTES,
+  'linear-10-percent-every-1-minute': LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_1MINUTE,
+  'linear-10-percent-every-3-minutes': LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_3MINUTES,
+  'all-at-once': LambdaDeploymentConfig.ALL_AT_ONCE,
+};
 
 /** The repository root, where package-lock.json and the lambda/ sources are. */
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
@@ -27,10 +44,13 @@ export interface BffFunctionProps {
   readonly logRetention: RetentionDays;
   /**
    * Environment variables of the function, added to the defaults (`NODE_OPTIONS` with source
-   * maps and the Powertools settings: service `ioto-bff`, namespace `IotoBff`, log level `INFO`,
-   * no response capture in traces); a variable given here replaces the default of that name.
+   * maps and the Powertools settings: service `ioto-bff`, the metrics namespace, log level
+   * `INFO`, no response capture in traces); a variable given here replaces the default of that
+   * name.
    */
   readonly environment: Readonly<Record<string, string>>;
+  /** The CloudWatch namespace of the function's metrics (unique per stack). */
+  readonly metricsNamespace: string;
   /**
    * Concurrent executions reserved for the function, which are also its ceiling.
    *
@@ -49,8 +69,13 @@ export interface BffFunctionProps {
  * that never capture response bodies.
  */
 export class BffFunction extends Construct {
-  /** The Lambda function. */
+  /** The Lambda function (its `$LATEST`: invoke {@link BffFunction.alias} instead). */
   readonly function: NodejsFunction;
+  /**
+   * The alias `live`, on the function's current version: what API Gateway invokes, and what
+   * CodeDeploy shifts from one version to the next ({@link BffFunction.rollOut}).
+   */
+  readonly alias: Alias;
   /** The function's execution role: it may write its logs and traces, nothing else. */
   readonly role: Role;
   /** The function's log group, with the configured retention. */
@@ -61,7 +86,33 @@ export class BffFunction extends Construct {
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
     this.role = this.#createRole(props.handler, this.logGroup);
     this.function = this.#createFunction(props, this.role, this.logGroup);
+    this.alias = new Alias(this, 'Live', {
+      aliasName: 'live',
+      version: this.function.currentVersion,
+      description: 'What API Gateway invokes; CodeDeploy moves it from version to version',
+    });
     this.#acknowledgeFindings(this.function, this.role);
+  }
+
+  /**
+   * Every new version reaches the alias through CodeDeploy: traffic shifts by `strategy`, and
+   * the deployment rolls back by itself when one of `alarms` fires meanwhile.
+   */
+  rollOut(strategy: RolloutStrategy, alarms: readonly IAlarm[]): LambdaDeploymentGroup {
+    const group = new LambdaDeploymentGroup(this, 'Rollout', {
+      application: new LambdaApplication(this, 'Application'),
+      alias: this.alias,
+      deploymentConfig: DEPLOYMENT_CONFIGS[strategy],
+      alarms: [...alarms],
+      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+    });
+    Validations.of(group).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      reason:
+        "CodeDeploy's service role for Lambda deployments: AWS publishes this managed policy " +
+        'for exactly that role (it may only update aliases and invoke hooks).',
+    });
+    return group;
   }
 
   /** The execution role, allowed to write to the function's log group only. */
@@ -95,7 +146,7 @@ export class BffFunction extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         // X-Ray must never hold response bodies: they carry partner data.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
@@ -6,13 +6,14 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IAlarm,
   MathExpression,
   Metric,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
@@ -20,18 +21,31 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../service';
+import { SERVICE_NAME } from '../service';
 
 /** Properties of {@link Monitoring}. */
 export interface MonitoringProps {
   /** The partner API: its 5XX rate and latency are alarmed on and graphed. */
   readonly api: RestApi;
-  /** The proxy function: its errors, throttles and duration are alarmed on and graphed. */
+  /**
+   * The proxy function (or its alias): its errors, throttles and duration are alarmed on and
+   * graphed.
+   */
   readonly proxy: IFunction;
   /** The proxy's log group: scope violations are counted from its log lines. */
   readonly proxyLogGroup: ILogGroup;
-  /** The authorizer function: its errors, throttles and duration are alarmed on and graphed. */
+  /**
+   * The authorizer function (or its alias): its throttles are alarmed on, its duration graphed.
+   * Its Lambda `Errors` are not alarmed on: API Gateway's design makes every refused token an
+   * error of the function; the authorizer's own `AuthorizerFailures` metric counts real failures.
+   */
   readonly authorizer: IFunction;
+  /**
+   * The CloudWatch namespace of the stack's custom metrics: the functions' EMF metrics (the
+   * functions' `POWERTOOLS_METRICS_NAMESPACE`) and the scope-violation metric filter. Unique per
+   * stack (e.g. `IotoBff/<stack name>`), so one stack's failures never fire another's alarms.
+   */
+  readonly metricsNamespace: string;
   /**
    * The monitoring section of the deployment configuration: the alarm thresholds
    * (`fiveXxRatePercent`, `latencyP99Ms`) and `alarmEmail`, an address subscribed to the alarm
@@ -40,14 +54,40 @@ export interface MonitoringProps {
   readonly monitoring: DeploymentConfig['monitoring'];
 }
 
-/** The proxy's EMF metric of problem responses, by code (see lambda/proxy/problem-responses.ts). */
-export const problemMetric = (code: string, period = Duration.minutes(5)) =>
+/**
+ * The proxy's EMF metric of problem responses, by code (see lambda/proxy/problem-responses.ts).
+ *
+ * @param namespace the stack's metrics namespace ({@link MonitoringProps.metricsNamespace})
+ * @param code the problem code
+ * @param period the period of the sum
+ */
+export const problemMetric = (namespace: string, code: string, period = Duration.minutes(5)) =>
   new Metric({
-    namespace: METRICS_NAMESPACE,
+    namespace,
     metricName: 'ProblemResponses',
     dimensionsMap: { service: SERVICE_NAME, code },
     statistic: 'Sum',
     period,
+  });
+
+/**
+ * One of the authorizer's EMF metrics: `AuthorizerRefusals` (a partner token refused: the
+ * partner's business, not an outage) or `AuthorizerFailures` (signing keys unreachable, a broken
+ * configuration, an unexpected error: API Gateway answers 503 `authorizer_unavailable`).
+ *
+ * @param namespace the stack's metrics namespace ({@link MonitoringProps.metricsNamespace})
+ * @param metricName the metric
+ */
+export const authorizerMetric = (
+  namespace: string,
+  metricName: 'AuthorizerRefusals' | 'AuthorizerFailures',
+) =>
+  new Metric({
+    namespace,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic: 'Sum',
+    period: Duration.minutes(5),
   });
 
 /**
@@ -74,13 +114,15 @@ const fiveXxRate = (api: RestApi) =>
     period: Duration.minutes(5),
   });
 
-/** Lambda metrics summed over the proxy and the authorizer. */
+/** The Lambda metrics alarmed on. */
 interface LambdaMetrics {
+  /** Throttles of both functions. */
   readonly throttles: MathExpression;
-  readonly errors: MathExpression;
+  /** Errors of the proxy only (the authorizer's count every refused token). */
+  readonly proxyErrors: Metric;
 }
 
-/** Throttles and errors of both functions, each summed over five minutes. */
+/** Throttles of both functions and errors of the proxy, each summed over five minutes. */
 function lambdaMetrics(proxy: IFunction, authorizer: IFunction): LambdaMetrics {
   /** The sum of one Lambda metric over both functions (ids unique within a graph). */
   const bothFunctions = (name: string, metric: (fn: IFunction) => Metric) =>
@@ -96,28 +138,37 @@ function lambdaMetrics(proxy: IFunction, authorizer: IFunction): LambdaMetrics {
   const fiveMinutes = { period: Duration.minutes(5) };
   return {
     throttles: bothFunctions('throttles', (fn) => fn.metricThrottles(fiveMinutes)),
-    errors: bothFunctions('errors', (fn) => fn.metricErrors(fiveMinutes)),
+    proxyErrors: proxy.metricErrors(fiveMinutes),
   };
 }
 
 /**
- * Alarms on what needs an operator (a 5XX rate, p99 latency, throttles, Lambda errors, a
- * refused Ioto token and Ioto data outside a partner's scope), an encrypted SNS topic for them
- * with an optional email subscription, and a CloudWatch dashboard. Every alarm treats missing
- * data as not breaching, so a quiet API raises none.
+ * Alarms on what needs an operator (a 5XX rate, p99 latency, throttles, proxy errors, authorizer
+ * failures, a refused Ioto token and Ioto data outside a partner's scope), an encrypted SNS topic
+ * for them with an optional email subscription, and a CloudWatch dashboard. Every alarm notifies
+ * the topic when it fires and when it recovers, and treats missing data as not breaching, so a
+ * quiet API raises none.
  *
  * Secure defaults: the topic is encrypted with its own customer managed KMS key (with yearly
- * rotation; CloudWatch may use it to publish) and its policy refuses requests without TLS.
+ * rotation; CloudWatch may use it to publish); its policy refuses requests without TLS and lets
+ * CloudWatch publish only for alarms of the stack's own account and region.
  */
 export class Monitoring extends Construct {
   /** The SNS topic every alarm notifies. */
   readonly topic: Topic;
   /** The alarms, in the order they are created. */
   readonly alarms: Alarm[] = [];
+  /**
+   * The alarms a deployment of the functions (a CodeDeploy traffic shift to new versions) rolls
+   * back on: the 5XX rate, the proxy's Lambda errors, the authorizer's failures and the p99
+   * latency.
+   */
+  readonly rollbackAlarms: IAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     this.topic = this.#createTopic(props.monitoring.alarmEmail);
+    this.#allowAlarmsToPublish(this.topic);
     const lambda = lambdaMetrics(props.proxy, props.authorizer);
     this.#createAlarms(props, lambda);
     this.#createDashboard(props, lambda);
@@ -148,10 +199,35 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  /** Every alarm, each notifying the topic. */
+  /**
+   * Lets CloudWatch alarms of this account and region publish to the topic. `enforceSSL` gives
+   * the topic a policy, and a topic with a policy accepts only what the policy allows: without
+   * this statement it holds a Deny alone, and no alarm could notify anyone. The alarm ARN is
+   * built from the stack's account and region, not from the alarms, so the policy does not
+   * depend on them (they depend on the topic).
+   */
+  #allowAlarmsToPublish(topic: Topic): void {
+    const stack = Stack.of(this);
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
+          },
+        },
+      }),
+    );
+  }
+
+  /** Every alarm, each notifying the topic; the rollback alarms among them. */
   #createAlarms(props: MonitoringProps, lambda: LambdaMetrics): void {
-    const { api, proxyLogGroup, monitoring } = props;
-    this.#addAlarm(
+    const { api, proxyLogGroup, monitoring, metricsNamespace } = props;
+    const fiveXx = this.#addAlarm(
       'FiveXxRate',
       `More than ${monitoring.fiveXxRatePercent}% of requests failed with a 5XX`,
       {
@@ -161,30 +237,49 @@ export class Monitoring extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       },
     );
-    this.#addAlarm('LatencyP99', `p99 latency above ${monitoring.latencyP99Ms} ms`, {
-      metric: apiMetric(api, 'Latency', 'p99'),
-      threshold: monitoring.latencyP99Ms,
-      evaluationPeriods: 3,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
+    const latency = this.#addAlarm(
+      'LatencyP99',
+      `p99 latency above ${monitoring.latencyP99Ms} ms`,
+      {
+        metric: apiMetric(api, 'Latency', 'p99'),
+        threshold: monitoring.latencyP99Ms,
+        evaluationPeriods: 3,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+    );
     this.#addAlarm('Throttles', 'Lambda invocations are throttled (reserved concurrency reached)', {
       metric: lambda.throttles,
       threshold: 0,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    this.#addAlarm('LambdaErrors', 'The proxy or authorizer function failed (unhandled errors)', {
-      metric: lambda.errors,
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
+    const proxyErrors = this.#addAlarm(
+      'LambdaErrors',
+      'The proxy function failed (unhandled errors); partners got a 5XX.',
+      {
+        metric: lambda.proxyErrors,
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+    );
+    const authorizerFailures = this.#addAlarm(
+      'AuthorizerFailures',
+      'The authorizer could not decide (issuer signing keys unreachable, a broken configuration ' +
+        'or an unexpected error): partners got 503 authorizer_unavailable. See its logs.',
+      {
+        metric: authorizerMetric(metricsNamespace, 'AuthorizerFailures'),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+    );
     this.#addAlarm(
       'UpstreamAuthFailed',
       'Ioto refuses the CloudAPI token even after a refresh: it was rotated, revoked or expired. ' +
         'Put a valid token into the Ioto token secret.',
       {
-        metric: problemMetric('upstream_auth_failed'),
+        metric: problemMetric(metricsNamespace, 'upstream_auth_failed'),
         threshold: 0,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -195,15 +290,16 @@ export class Monitoring extends Construct {
       'Ioto answered a partner call with data of another account. The partner got a neutral ' +
         'answer and saw none of it; check that Ioto honours accountId (see the proxy logs).',
       {
-        metric: this.#scopeViolationMetric(proxyLogGroup),
+        metric: this.#scopeViolationMetric(proxyLogGroup, metricsNamespace),
         threshold: 0,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       },
     );
+    this.rollbackAlarms.push(fiveXx, proxyErrors, authorizerFailures, latency);
   }
 
-  /** One alarm that notifies the topic and treats missing data as fine. */
+  /** One alarm that notifies the topic when it fires and when it recovers. */
   #addAlarm(
     id: string,
     description: string,
@@ -214,26 +310,28 @@ export class Monitoring extends Construct {
       alarmDescription: description,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    created.addAlarmAction(new SnsAction(this.topic));
+    const notify = new SnsAction(this.topic);
+    created.addAlarmAction(notify);
+    created.addOkAction(notify);
     this.alarms.push(created);
     return created;
   }
 
   /** The count of scope violations, from a metric filter on the proxy's log lines. */
-  #scopeViolationMetric(proxyLogGroup: ILogGroup): Metric {
+  #scopeViolationMetric(proxyLogGroup: ILogGroup, metricsNamespace: string): Metric {
     return new MetricFilter(this, 'ScopeViolations', {
       logGroup: proxyLogGroup,
       // Powertools Logger writes JSON lines with the text in `message`.
       filterPattern: FilterPattern.stringValue('$.message', '=', SCOPE_VIOLATION_LOG_MESSAGE),
-      metricNamespace: METRICS_NAMESPACE,
+      metricNamespace: metricsNamespace,
       metricName: 'ScopeViolations',
       metricValue: '1',
     }).metric({ statistic: 'Sum', period: Duration.minutes(5) });
   }
 
-  /** The dashboard: requests, latency, problem responses by code and the two functions. */
+  /** The dashboard: requests, latency, problem responses by code, the functions, the authorizer. */
   #createDashboard(props: MonitoringProps, lambda: LambdaMetrics): void {
-    const { api, proxy, authorizer } = props;
+    const { api, proxy, authorizer, metricsNamespace } = props;
     new Dashboard(this, 'Dashboard', {
       widgets: [
         [new TextWidget({ markdown: '# ioto-bff', width: 24, height: 1 })],
@@ -269,7 +367,7 @@ export class Monitoring extends Construct {
               'account_not_allowed',
               'device_not_allowed',
               'validation_failed',
-            ].map((code) => problemMetric(code)),
+            ].map((code) => problemMetric(metricsNamespace, code)),
             width: 12,
           }),
           new GraphWidget({
@@ -278,7 +376,17 @@ export class Monitoring extends Construct {
               proxy.metricDuration({ statistic: 'p99' }),
               authorizer.metricDuration({ statistic: 'p99' }),
             ],
-            right: [lambda.errors, lambda.throttles],
+            right: [lambda.proxyErrors, lambda.throttles],
+            width: 12,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Authorizer: refused tokens and failures',
+            left: [
+              authorizerMetric(metricsNamespace, 'AuthorizerRefusals'),
+              authorizerMetric(metricsNamespace, 'AuthorizerFailures'),
+            ],
             width: 12,
           }),
         ],

@@ -1,7 +1,6 @@
-import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
-  ApiKey,
   ApiKeySourceType,
   EndpointType,
   IdentitySource,
@@ -13,15 +12,16 @@ import {
   RestApi,
   SecurityPolicy,
   TokenAuthorizer,
+  type UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { catalog } from '../../lambda/catalog/index';
-import { usageIdentifierKey } from '../../lambda/config/access';
-import type { DeploymentConfig } from '../config';
+import type { DeploymentConfig, DeploymentPartner } from '../config';
 import { addProblemGatewayResponses } from './gateway-responses';
+import { methodNotAllowed } from './method-not-allowed';
 
 /** Properties of {@link PartnerApi}. */
 export interface PartnerApiProps {
@@ -35,8 +35,11 @@ export interface PartnerApiProps {
    * (the execute-api endpoint is then disabled; without one the API answers on it).
    */
   readonly api: DeploymentConfig['api'];
-  /** The partners: each gets a usage plan (its throttle and quota) and the API key of the plan. */
-  readonly partners: DeploymentConfig['partners'];
+  /**
+   * The partners: one usage plan per distinct throttle and quota among them (a tier), which
+   * throttles each partner's API key separately (the keys are in {@link PartnerShards}).
+   */
+  readonly partners: readonly DeploymentPartner[];
   /** How long the access log group keeps the stage's access log lines. */
   readonly logRetention: RetentionDays;
 }
@@ -56,6 +59,9 @@ const ACCESS_LOG_FIELDS = {
   userAgent: '$context.identity.userAgent',
   wafStatus: '$context.waf.status',
   requestTime: '$context.requestTime',
+  errorMessage: '$context.error.message',
+  integrationError: '$context.integrationErrorMessage',
+  xrayTraceId: '$context.xrayTraceId',
 };
 
 /**
@@ -72,6 +78,8 @@ const ACCESS_LOG_FIELDS = {
 export class PartnerApi extends Construct {
   /** The REST API, with its deployment stage. */
   readonly api: RestApi;
+  /** The usage plan (tier) a partner's API key belongs to. */
+  readonly planOf: (partner: DeploymentPartner) => UsagePlan;
 
   constructor(scope: Construct, id: string, props: PartnerApiProps) {
     super(scope, id);
@@ -79,7 +87,7 @@ export class PartnerApi extends Construct {
     const authorizer = this.#createAuthorizer(props.authorizer, props.api.authorizerCacheSeconds);
     this.#addRoutes(props.proxy, authorizer);
     addProblemGatewayResponses(this.api);
-    this.#addUsagePlans(props.partners);
+    this.planOf = this.#addUsagePlanTiers(props.partners);
     this.#addOutputs(props.api.customDomain);
   }
 
@@ -92,7 +100,10 @@ export class PartnerApi extends Construct {
       description: 'ioto-bff: the EmbedThis Ioto device cloud API for partners',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
       apiKeySourceType: ApiKeySourceType.AUTHORIZER,
-      cloudWatchRole: true,
+      // The account-wide execution-log role: set by the first stack of an account and region,
+      // and kept when a stack goes (another stack may rely on it).
+      cloudWatchRole: settings.cloudWatchRole,
+      ...(settings.cloudWatchRole && { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }),
       disableExecuteApiEndpoint: customDomain !== undefined,
       ...(customDomain && {
         domainName: {
@@ -151,10 +162,19 @@ export class PartnerApi extends Construct {
     });
   }
 
-  /** One `POST /v1/{controller}/{operation}` method per catalog operation, all to the proxy. */
+  /**
+   * One `POST /v1/{controller}/{operation}` method per catalog operation, all to the proxy, and
+   * on the same resources an `ANY` method that answers 405 for every other method.
+   */
   #addRoutes(proxy: IFunction, authorizer: TokenAuthorizer): void {
-    // One permission per method, scoped to it; no extra permissions for console test calls.
-    const integration = new LambdaIntegration(proxy, { proxy: true, allowTestInvoke: false });
+    // One permission for the whole API rather than one per method: 44 method-scoped permissions
+    // put the proxy's resource policy near Lambda's 20 KB limit. The API's own execute-api ARN
+    // still confines it to this API.
+    const integration = new LambdaIntegration(proxy, {
+      proxy: true,
+      scopePermissionToMethod: false,
+    });
+    const notAllowed = methodNotAllowed();
     const v1 = this.api.root.addResource('v1');
     const controllers = new Map<string, Resource>();
     for (const op of catalog) {
@@ -163,36 +183,53 @@ export class PartnerApi extends Construct {
         controller = v1.addResource(op.controller);
         controllers.set(op.controller, controller);
       }
-      controller.addResource(op.operation).addMethod('POST', integration, {
-        authorizer,
-        apiKeyRequired: true,
+      const route = controller.addResource(op.operation);
+      const options = { authorizer, apiKeyRequired: true };
+      route.addMethod('POST', integration, {
+        ...options,
         operationName: `${op.controller}.${op.operation}`,
+      });
+      route.addMethod('ANY', notAllowed.integration, {
+        ...options,
+        operationName: `${op.controller}.${op.operation}.notAllowed`,
+        methodResponses: notAllowed.methodResponses,
       });
     }
   }
 
-  /** A usage plan per partner, with the API key the authorizer names for that partner. */
-  #addUsagePlans(partners: DeploymentConfig['partners']): void {
+  /**
+   * One usage plan per distinct throttle and quota among the partners: API Gateway throttles
+   * and counts each API key of a plan on its own, so partners of one tier never share a budget,
+   * and the plans stay few (API Gateway allows 300 per account and region).
+   */
+  #addUsagePlanTiers(partners: readonly DeploymentPartner[]): (p: DeploymentPartner) => UsagePlan {
+    const stackName = Stack.of(this).stackName;
+    const tiers = new Map<string, UsagePlan>();
+    const tierOf = (partner: DeploymentPartner) =>
+      JSON.stringify([partner.throttle ?? null, partner.quota ?? null]);
     for (const partner of partners) {
-      const plan = this.api.addUsagePlan(`Plan-${partner.id}`, {
-        name: `ioto-bff-${partner.id}`,
-        description: `Usage plan of partner ${partner.id}`,
-        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
-        ...(partner.throttle && { throttle: partner.throttle }),
-        ...(partner.quota && {
-          quota: { limit: partner.quota.limit, period: Period[partner.quota.period] },
-        }),
-      });
-      // The key's value is an identifier the authorizer derives from the partner id, not a
-      // secret: with key source AUTHORIZER partners cannot present keys at all.
-      plan.addApiKey(
-        new ApiKey(this, `Key-${partner.id}`, {
-          apiKeyName: `ioto-bff-${partner.id}`,
-          value: usageIdentifierKey(partner.id),
-          enabled: true,
+      const key = tierOf(partner);
+      if (tiers.has(key)) continue;
+      const index = tiers.size + 1;
+      const { throttle, quota } = partner;
+      tiers.set(
+        key,
+        this.api.addUsagePlan(`Tier${index}`, {
+          name: `${stackName}-tier-${index}`,
+          description:
+            `Partners with ${throttle ? `${throttle.rateLimit}/s, burst ${throttle.burstLimit}` : 'the stage throttle'}` +
+            `${quota ? `, ${quota.limit} per ${quota.period}` : ', no quota'}`,
+          apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+          ...(throttle && { throttle }),
+          ...(quota && { quota: { limit: quota.limit, period: Period[quota.period] } }),
         }),
       );
     }
+    return (partner) => {
+      const plan = tiers.get(tierOf(partner));
+      if (plan === undefined) throw new Error(`Partner ${partner.id} has no usage plan tier`);
+      return plan;
+    };
   }
 
   /** The base URL and, with a custom domain, the target of its DNS record. */

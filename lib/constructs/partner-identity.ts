@@ -4,19 +4,17 @@ import {
   OAuthScope,
   ResourceServerScope,
   UserPool,
-  type UserPoolClient,
   UserPoolResourceServer,
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { type AccessConfig, parseAccessConfig } from '../../lambda/config/access';
 import type { DeploymentConfig } from '../config';
+import type { PartnerClientSettings } from './partner-shards';
 
 /** The identity provider section of the deployment configuration. */
 type IdentitySettings = DeploymentConfig['identity'];
 /** The Cognito variant of {@link IdentitySettings}. */
 type CognitoSettings = Extract<IdentitySettings, { type: 'cognito' }>;
-/** The external OIDC variant of {@link IdentitySettings}. */
-type OidcSettings = Extract<IdentitySettings, { type: 'oidc' }>;
 /** The partners section of the deployment configuration. */
 type Partners = DeploymentConfig['partners'];
 
@@ -28,53 +26,86 @@ export interface PartnerIdentityProps {
    * audience?, scope }` for an external issuer (nothing is created then).
    */
   readonly identity: IdentitySettings;
-  /**
-   * The partners and their grants. With Cognito each gets an app client and its `identity` is
-   * left out; with OIDC each names its `identity` (client id or subject) at the issuer.
-   */
-  readonly partners: Partners;
 }
+
+/** A token issuer as the access configuration names it. */
+type Issuer = AccessConfig['issuers'][number];
 
 /**
  * Who the partners are. By default a Cognito user pool that holds no users: a resource server
- * with the gateway scope, a hosted domain serving `/oauth2/token`, and one client-credentials
- * app client per partner (ids as stack outputs, secrets in Cognito). Or an external OIDC issuer
- * from the configuration. Either way it yields the access configuration of the two functions,
- * validated by the same schema as everywhere else.
+ * with the gateway scope and a hosted domain serving `/oauth2/token`; the partners' app clients
+ * live with their other resources in {@link PartnerShards}. Or an external OIDC issuer from the
+ * configuration. Either way {@link PartnerIdentity.accessConfig} yields the access configuration
+ * of the two functions, validated by the same schema as everywhere else.
  *
- * Secure defaults: no self sign-up and no password sign-in (app clients have no auth flows,
- * only the client-credentials grant with the gateway scope), generated client secrets,
- * revocable tokens, no user-existence errors, and a pool with deletion protection that
- * survives the stack.
+ * Secure defaults: no self sign-up and no password sign-in, and a pool with deletion protection
+ * that survives the stack.
  */
 export class PartnerIdentity extends Construct {
-  /** The validated access configuration: the token issuer(s), the scope and the partners. */
-  readonly access: AccessConfig;
+  /** The issuer of the partners' access tokens. */
+  readonly issuer: Issuer;
+  /** The OAuth scope every access token must carry. */
+  readonly scope: string;
+  /**
+   * Where partner app clients are created, with Cognito.
+   *
+   * @default - undefined with an external OIDC issuer
+   */
+  readonly clients?: PartnerClientSettings;
 
   constructor(scope: Construct, id: string, props: PartnerIdentityProps) {
     super(scope, id);
     const { identity } = props;
-    this.access =
-      identity.type === 'oidc'
-        ? oidcAccess(identity, props.partners)
-        : this.#createCognitoIdentity(identity, props.partners);
+    this.scope = identity.scope;
+    if (identity.type === 'oidc') {
+      this.issuer = {
+        issuer: identity.issuer,
+        ...(identity.jwksUri && { jwksUri: identity.jwksUri }),
+        ...(identity.audience && { audience: identity.audience }),
+      };
+    } else {
+      const cognito = this.#createCognitoIdentity(identity);
+      this.issuer = { issuer: cognito.issuer };
+      this.clients = cognito.clients;
+    }
   }
 
-  /** The user pool, its resource server, domain and app clients, and their outputs. */
-  #createCognitoIdentity(identity: CognitoSettings, partners: Partners): AccessConfig {
+  /**
+   * The access configuration of the functions: the issuer, the scope, and each partner with
+   * the identity its tokens carry (its Cognito app client id from `clientIds`, or the
+   * `identity` the configuration gives for an external issuer).
+   */
+  accessConfig(
+    partners: Partners,
+    clientIds: ReadonlyMap<string, string>,
+    usageKeyPrefix: string,
+  ): AccessConfig {
+    const issuer = this.issuer.issuer;
+    return parseAccessConfig(
+      {
+        scope: this.scope,
+        issuers: [this.issuer],
+        usageKeyPrefix,
+        partners: partners.map((partner) => {
+          const clientId = clientIds.get(partner.id);
+          return clientId === undefined ? partner : { ...partner, identity: { issuer, clientId } };
+        }),
+      },
+      'access configuration',
+    );
+  }
+
+  /** The user pool, its resource server and domain, and their outputs. */
+  #createCognitoIdentity(identity: CognitoSettings): {
+    issuer: string;
+    clients: PartnerClientSettings;
+  } {
     const pool = this.#createUserPool();
     const { server, scopeEntry } = this.#createResourceServer(pool, identity.scope);
     const domain = pool.addDomain('Domain', {
       cognitoDomain: { domainPrefix: identity.domainPrefix },
     });
-    const issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${pool.userPoolId}`;
-    const clients = partners.map((partner) => {
-      const client = this.#addPartnerClient(pool, partner.id, {
-        scope: OAuthScope.resourceServer(server, scopeEntry),
-        accessTokenMinutes: identity.accessTokenMinutes,
-      });
-      return { ...partner, identity: { issuer, clientId: client.userPoolClientId } };
-    });
+    const stack = Stack.of(this);
     new CfnOutput(this, 'TokenEndpoint', {
       value: `${domain.baseUrl()}/oauth2/token`,
       description: 'Where partners get access tokens (client credentials grant)',
@@ -82,10 +113,16 @@ export class PartnerIdentity extends Construct {
     new CfnOutput(this, 'Scope', { value: identity.scope, description: 'The scope to request' });
     new CfnOutput(this, 'UserPoolId', {
       value: pool.userPoolId,
-      description:
-        'The partner user pool (app client secrets: aws cognito-idp describe-user-pool-client)',
+      description: `The partner user pool; each partner's app client is named ${stack.stackName}-<partner id>`,
     });
-    return parseAccessConfig({ scope: identity.scope, issuers: [{ issuer }], partners: clients });
+    return {
+      issuer: `https://cognito-idp.${stack.region}.amazonaws.com/${pool.userPoolId}`,
+      clients: {
+        pool,
+        scope: OAuthScope.resourceServer(server, scopeEntry),
+        accessTokenMinutes: identity.accessTokenMinutes,
+      },
+    };
   }
 
   /** A user pool for machine identities only: no users, no sign-up, retained. */
@@ -143,47 +180,4 @@ export class PartnerIdentity extends Construct {
     });
     return { server, scopeEntry };
   }
-
-  /** The client-credentials app client of one partner, with its id as a stack output. */
-  #addPartnerClient(
-    pool: UserPool,
-    partnerId: string,
-    options: { readonly scope: OAuthScope; readonly accessTokenMinutes: number },
-  ): UserPoolClient {
-    const client = pool.addClient(`Client-${partnerId}`, {
-      userPoolClientName: `ioto-bff-${partnerId}`,
-      generateSecret: true,
-      authFlows: {},
-      oAuth: {
-        flows: { clientCredentials: true },
-        scopes: [options.scope],
-      },
-      accessTokenValidity: Duration.minutes(options.accessTokenMinutes),
-      enableTokenRevocation: true,
-      preventUserExistenceErrors: true,
-    });
-    new CfnOutput(this, `ClientId-${partnerId}`, {
-      value: client.userPoolClientId,
-      description: `Cognito app client id of partner ${partnerId} (its secret stays in Cognito)`,
-    });
-    return client;
-  }
-}
-
-/** The access configuration of an external OIDC issuer; it creates nothing. */
-function oidcAccess(identity: OidcSettings, partners: Partners): AccessConfig {
-  return parseAccessConfig(
-    {
-      scope: identity.scope,
-      issuers: [
-        {
-          issuer: identity.issuer,
-          ...(identity.jwksUri && { jwksUri: identity.jwksUri }),
-          ...(identity.audience && { audience: identity.audience }),
-        },
-      ],
-      partners,
-    },
-    'access configuration',
-  );
 }

@@ -6,6 +6,7 @@ import { IotoSimulator, SEED } from '../../dev/ioto-simulator';
 import type { ProxyHandler } from '../../lambda/proxy/create-proxy-handler';
 import { fullAccessConfig } from '../support/access-fixtures';
 import { lambdaContext, restEvent } from '../support/api-gateway-event';
+import { ACCESS_CONFIG_LOCATION, serveAccessConfig } from '../support/appconfig-fake';
 import { captureOutput } from '../support/capture-output';
 
 const CANARY = `CANARY-${randomBytes(16).toString('hex')}`;
@@ -44,11 +45,16 @@ async function coldStart(
     GetSecretValueCommand = sdk.GetSecretValueCommand;
     secrets = mockClient(sdk.SecretsManagerClient) as unknown as SecretsMock;
     configure(secrets);
+    appConfig = serveAccessConfig(await import('@aws-sdk/client-appconfigdata'), () => accessText);
     ({ handler } = await import('../../lambda/handlers/proxy'));
   });
   if (handler === undefined) throw new Error('the handler module exported no handler');
   return handler;
 }
+
+/** The access configuration AppConfig serves to the handler. */
+let accessText = '';
+let appConfig: ReturnType<typeof serveAccessConfig> | undefined;
 
 const parse = (result: APIGatewayProxyResult) => JSON.parse(result.body) as Record<string, unknown>;
 
@@ -60,7 +66,7 @@ beforeAll(async () => {
     IOTO_TOKEN_SECRET_ID: TOKEN_SECRET,
     PAGE_TOKEN_SECRET_ID: PAGE_SECRET,
     UPSTREAM_RETRY_BASE_DELAY_MS: '1',
-    ACCESS_CONFIG: JSON.stringify(fullAccessConfig(ACCOUNT)),
+    ...ACCESS_CONFIG_LOCATION,
   });
 });
 
@@ -71,19 +77,23 @@ afterAll(async () => {
     'IOTO_ENDPOINT',
     'IOTO_TOKEN_SECRET_ID',
     'PAGE_TOKEN_SECRET_ID',
-    'ACCESS_CONFIG',
+    ...Object.keys(ACCESS_CONFIG_LOCATION),
   ]) {
     delete process.env[name];
   }
 });
 
 beforeEach(() => {
+  accessText = JSON.stringify(fullAccessConfig(ACCOUNT));
   simulator.reset();
   simulator.rotateToken(CANARY);
   secretToken = CANARY;
 });
 
-afterEach(() => secrets?.restore());
+afterEach(() => {
+  secrets?.restore();
+  appConfig?.mock.restore();
+});
 
 describe('the deployed proxy handler', () => {
   it('answers a paged call with data and page tokens, reading both secrets once', async () => {
@@ -217,13 +227,32 @@ describe('the deployed proxy handler', () => {
     expect(simulator.requests).toHaveLength(0);
   });
 
-  it('fails its cold start, naming the field, on a bad access configuration', async () => {
-    const good = process.env.ACCESS_CONFIG;
-    process.env.ACCESS_CONFIG = JSON.stringify({ scope: 's', issuers: [], partners: [] });
+  it('reads the access configuration from AppConfig once per cold start, then from its cache', async () => {
+    const handler = await coldStart();
+    for (let i = 0; i < 3; i += 1) {
+      const result = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+      expect(result.statusCode).toBe(200);
+    }
+    expect(appConfig?.calls).toEqual({ sessions: 1, reads: 1 });
+  });
+
+  it('answers 503 access_config_unavailable, naming the field in its log, on a bad access configuration', async () => {
+    accessText = JSON.stringify({ scope: 's', issuers: [], partners: [] });
+    const handler = await coldStart();
+    const result = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+    expect(result.statusCode).toBe(503);
+    expect(parse(result)).toMatchObject({ code: 'access_config_unavailable' });
+    expect(output.text()).toMatch(/issuers: /);
+    expect(simulator.requests).toHaveLength(0);
+  });
+
+  it('fails its cold start, naming the variable, without a location for the access configuration', async () => {
+    const profile = process.env.ACCESS_CONFIG_PROFILE;
+    delete process.env.ACCESS_CONFIG_PROFILE;
     try {
-      await expect(coldStart()).rejects.toThrow(/ACCESS_CONFIG.*issuers/);
+      await expect(coldStart()).rejects.toThrow(/ACCESS_CONFIG_PROFILE/);
     } finally {
-      process.env.ACCESS_CONFIG = good;
+      process.env.ACCESS_CONFIG_PROFILE = profile;
     }
   });
 

@@ -7,6 +7,7 @@ import { IotoSimulator } from '../../dev/ioto-simulator';
 import { jwksOf, loadOrCreateIssuerKey, mintPartnerToken } from '../../dev/local-issuer';
 import { devAccessConfig } from '../support/access-fixtures';
 import { restEvent } from '../support/api-gateway-event';
+import { ACCESS_CONFIG_LOCATION } from '../support/appconfig-fake';
 import { type Origin, startOrigin } from '../support/origin-server';
 
 /**
@@ -121,7 +122,8 @@ describe('the synthesized app', () => {
         IOTO_ENDPOINT: simulator.endpoint,
         IOTO_TOKEN_SECRET_ID: 'ioto-token',
         PAGE_TOKEN_SECRET_ID: 'page-key',
-        ACCESS_CONFIG: JSON.stringify(access),
+        ...ACCESS_CONFIG_LOCATION,
+        TEST_ACCESS_CONFIG: JSON.stringify(access),
         TEST_SECRETS: JSON.stringify({
           'ioto-token': JSON.stringify({ token: simulator.token }),
           'page-key': 'bundle-test-page-token-key-of-enough-length',
@@ -157,7 +159,7 @@ describe('the synthesized app', () => {
     const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/v1/device/find';
     const allowed = await invoke(
       bundleOf('AuthorizerFunction'),
-      { ACCESS_CONFIG: JSON.stringify(access) },
+      { ...ACCESS_CONFIG_LOCATION, TEST_ACCESS_CONFIG: JSON.stringify(access) },
       {
         type: 'TOKEN',
         authorizationToken: `Bearer ${mintPartnerToken(key, access, 'globex')}`,
@@ -170,7 +172,7 @@ describe('the synthesized app', () => {
     });
     const refused = await invoke(
       bundleOf('AuthorizerFunction'),
-      { ACCESS_CONFIG: JSON.stringify(access) },
+      { ...ACCESS_CONFIG_LOCATION, TEST_ACCESS_CONFIG: JSON.stringify(access) },
       { type: 'TOKEN', authorizationToken: 'Bearer a.b.c', methodArn },
     );
     expect(refused.error).toBe('Unauthorized');

@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { FetchError, NonRetryableFetchError } from 'aws-jwt-verify/error';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import fc from 'fast-check';
 import { policyAllows } from '../../dev/local-gateway/api-gateway-emulator';
 import {
   type IssuerKey,
@@ -14,52 +17,144 @@ import {
 } from '../../dev/local-issuer';
 import { PartnerDirectory } from '../../lambda/auth/partner-directory';
 import {
+  type AccessTokenVerifier,
+  AUTHORIZER_FAILURES_METRIC,
+  AUTHORIZER_REFUSALS_METRIC,
   createAccessTokenVerifier,
   createTokenAuthorizer,
   stageRoutesArn,
 } from '../../lambda/auth/token-authorizer';
-import { usageIdentifierKey } from '../../lambda/config/access';
+import { type AccessConfig, usageIdentifierKey } from '../../lambda/config/access';
+import { AuthorizerUnavailableError } from '../../lambda/problems/problem-error';
 import { devAccessConfig, globexClaims, nowSeconds } from '../support/access-fixtures';
+import { captureOutput } from '../support/capture-output';
 
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/v1/device/find';
+const JWKS_URI = 'https://issuer.example/jwks.json';
 const access = devAccessConfig();
+/** The development configuration with its issuer's JWKS at {@link JWKS_URI}. */
+const localAccess: AccessConfig = {
+  ...access,
+  issuers: access.issuers.map((i) => ({ ...i, jwksUri: JWKS_URI })),
+};
 const keyFile = () => join(tmpdir(), `ioto-bff-key-${randomBytes(6).toString('hex')}.json`);
+const now = nowSeconds;
+const claims = globexClaims;
+
+/** Keys the issuer publishes besides its signing key, none with an `alg`. */
+const publicJwk = (type: 'rsa' | 'ec' | 'ed25519', extra: Record<string, string>) => {
+  const { publicKey } =
+    type === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : type === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('ed25519');
+  return { ...publicKey.export({ format: 'jwk' }), ...extra };
+};
+const OTHER_KEYS = [
+  publicJwk('rsa', { kid: 'rsa-without-alg', use: 'sig' }),
+  publicJwk('ec', { kid: 'ec-without-alg' }),
+  publicJwk('ed25519', { kid: 'ed25519-without-alg' }),
+  publicJwk('ec', { kid: 'encryption-key', use: 'enc' }),
+];
+
+const bytesOf = (value: unknown): ArrayBuffer => {
+  const buffer = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length) as ArrayBuffer;
+};
+
+/** A Metrics stand-in that records what is counted. */
+const recordingMetrics = () => {
+  const added: { name: string; unit: string; value: number }[] = [];
+  return {
+    added,
+    addMetric: (name: string, unit: string, value: number) => {
+      added.push({ name, unit, value });
+    },
+  };
+};
 
 let key: IssuerKey;
 let otherKey: IssuerKey;
-let authorize: ReturnType<typeof createTokenAuthorizer>;
+let output: ReturnType<typeof captureOutput>;
+const logger = new Logger({ logLevel: 'INFO' });
 
 beforeAll(async () => {
   key = await loadOrCreateIssuerKey(keyFile());
   otherKey = await loadOrCreateIssuerKey(keyFile());
-  // The JWKS is served from memory: the same verifier code, without a network.
-  const jwks = Buffer.from(JSON.stringify(jwksOf(key)));
-  const cache = new SimpleJwksCache({
-    fetcher: {
-      fetch: async () => jwks.buffer.slice(jwks.byteOffset, jwks.byteOffset + jwks.length),
-    },
-  });
-  const localAccess = {
-    ...access,
-    issuers: access.issuers.map((i) => ({ ...i, jwksUri: 'https://issuer.example/jwks.json' })),
-  };
-  authorize = createTokenAuthorizer({
-    verifier: createAccessTokenVerifier(localAccess, cache),
-    directory: new PartnerDirectory(access),
-    logger: new Logger({ logLevel: 'SILENT' }),
-  });
+  output = captureOutput();
 });
 
-const now = nowSeconds;
-const claims = globexClaims;
-const event = (token: string, methodArn = METHOD_ARN) => ({
+afterAll(() => {
+  output.restore();
+});
+
+/**
+ * The authorizer over an issuer whose JWKS `fetch` answers (from memory: the same verifier
+ * code, without a network), with a fresh JWKS cache and metrics.
+ */
+function authorizerOver(
+  fetch: (uri: string) => Promise<ArrayBuffer> = async () =>
+    bytesOf({ keys: [...jwksOf(key).keys, ...OTHER_KEYS] }),
+  overrides: { verifier?: AccessTokenVerifier; directory?: PartnerDirectory } = {},
+) {
+  const fetcher = { fetch: jest.fn(fetch) };
+  const metrics = recordingMetrics();
+  const verifier =
+    overrides.verifier ?? createAccessTokenVerifier(localAccess, new SimpleJwksCache({ fetcher }));
+  const directory = overrides.directory ?? new PartnerDirectory(access);
+  const authorize = createTokenAuthorizer({
+    context: async () => ({ verifier, directory }),
+    logger,
+    metrics,
+  });
+  return { authorize, metrics, fetcher };
+}
+
+const event = (authorizationToken: string, methodArn = METHOD_ARN) => ({
   type: 'TOKEN' as const,
-  authorizationToken: token,
+  authorizationToken,
   methodArn,
 });
 
+/** Runs one authorization that must throw; returns the error, its log records and its metrics. */
+async function refusedOrFailed(
+  rig: ReturnType<typeof authorizerOver>,
+  authorizationToken: string,
+  methodArn = METHOD_ARN,
+) {
+  const before = output.records().length;
+  const textBefore = output.text().length;
+  const error = await rig.authorize(event(authorizationToken, methodArn)).then(
+    (result: APIGatewayAuthorizerResult) => {
+      throw new Error(`expected a refusal or failure, got ${JSON.stringify(result)}`);
+    },
+    (thrown: unknown) => thrown as Error,
+  );
+  return {
+    error,
+    records: output.records().slice(before),
+    text: output.text().slice(textBefore),
+    metrics: rig.metrics.added,
+  };
+}
+
+/** The token (and each of its parts long enough to matter) appears nowhere. */
+const expectNoTrace = (token: string, ...texts: string[]) => {
+  const pieces = [token, ...token.split(/[ .]/)].filter((piece) => piece.length >= 16);
+  for (const text of texts) for (const piece of pieces) expect(text).not.toContain(piece);
+};
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** A token with any header and signature: what a forger can send. */
+const forged = (header: Record<string, unknown>, signature: Buffer, payload = claims()) =>
+  `${b64(header)}.${b64(payload)}.${signature.toString('base64url')}`;
+const unsigned = (payload: Record<string, unknown>) =>
+  `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`;
+
 describe('the token authorizer', () => {
   it('allows a partner access token and returns its context and usage-plan key', async () => {
+    const { authorize, metrics } = authorizerOver();
     const result = await authorize(event(`Bearer ${mintPartnerToken(key, access, 'globex')}`));
     expect(result).toEqual({
       principalId: 'globex',
@@ -76,9 +171,12 @@ describe('the token authorizer', () => {
       context: { partnerId: 'globex' },
       usageIdentifierKey: usageIdentifierKey('globex'),
     });
+    // API Gateway counts allowed requests; the authorizer counts only what it does not allow.
+    expect(metrics.added).toEqual([]);
   });
 
   it('returns a policy that stays right when API Gateway caches it for other routes', async () => {
+    const { authorize } = authorizerOver();
     const result = await authorize(event(`Bearer ${mintPartnerToken(key, access, 'acme')}`));
     const stage = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
     expect(policyAllows(result, `${stage}/POST/v1/store/get`)).toBe(true);
@@ -93,63 +191,11 @@ describe('the token authorizer', () => {
   });
 
   it('accepts the scheme in any case', async () => {
+    const { authorize } = authorizerOver();
     const token = mintPartnerToken(key, access, 'globex');
     await expect(authorize(event(`bearer ${token}`))).resolves.toMatchObject({
       principalId: 'globex',
     });
-  });
-
-  const unsigned = (payload: Record<string, unknown>) =>
-    `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.`;
-
-  it.each([
-    ['no token', () => ''],
-    ['a token without the Bearer scheme', () => mintPartnerToken(key, access, 'globex')],
-    ['a Basic credential', () => 'Basic Z2xvYmV4OnNlY3JldA=='],
-    ['garbage', () => 'Bearer not-a-jwt'],
-    [
-      'an expired token',
-      () => `Bearer ${signJwt(key, claims({ iat: now() - 7200, exp: now() - 3600 }))}`,
-    ],
-    ['a token not yet valid', () => `Bearer ${signJwt(key, claims({ nbf: now() + 3600 }))}`],
-    ['a token without expiry', () => `Bearer ${signJwt(key, claims({ exp: undefined }))}`],
-    [
-      'a token signed with another key',
-      () => `Bearer ${signJwt({ ...otherKey, kid: key.kid }, claims())}`,
-    ],
-    ['a token with an unknown key id', () => `Bearer ${signJwt(otherKey, claims())}`],
-    ['an alg none token', () => `Bearer ${unsigned(claims())}`],
-    [
-      'a token from another issuer',
-      () => `Bearer ${signJwt(key, claims({ iss: 'https://evil.example' }))}`,
-    ],
-    [
-      'a token for another scope',
-      () => `Bearer ${signJwt(key, claims({ scope: 'other-api/read' }))}`,
-    ],
-    ['a token without scope', () => `Bearer ${signJwt(key, claims({ scope: undefined }))}`],
-    [
-      'an ID token',
-      () =>
-        `Bearer ${signJwt(key, claims({ token_use: 'id', scope: undefined, aud: 'globex-local-client' }), 'JWT')}`,
-    ],
-    [
-      'an ID token that carries the scope',
-      () => `Bearer ${signJwt(key, claims({ token_use: 'id' }))}`,
-    ],
-    [
-      'a token of an identity no partner has',
-      () => `Bearer ${signJwt(key, claims({ client_id: 'hooli-client', sub: 'hooli-client' }))}`,
-    ],
-    [
-      'a tampered payload',
-      () => {
-        const [h, , s] = mintPartnerToken(key, access, 'acme').split('.');
-        return `Bearer ${h}.${Buffer.from(JSON.stringify(claims())).toString('base64url')}.${s}`;
-      },
-    ],
-  ])('refuses %s with Unauthorized (a 401)', async (_name, token) => {
-    await expect(authorize(event(token()))).rejects.toThrow(/^Unauthorized$/);
   });
 
   it('maps a token by sub when the identity is a subject', async () => {
@@ -164,6 +210,269 @@ describe('the token authorizer', () => {
     const directory = new PartnerDirectory(bySubject);
     expect(directory.byToken({ iss: LOCAL_ISSUER, sub: 'svc-initech' })?.id).toBe('initech');
     expect(directory.byToken({ iss: 'https://other', sub: 'svc-initech' })).toBeUndefined();
+  });
+});
+
+describe('a token the authorizer refuses', () => {
+  const sign = (overrides: Record<string, unknown>, typ?: string) =>
+    `Bearer ${signJwt(key, claims(overrides), typ)}`;
+
+  it.each<[string, () => string, string]>([
+    ['no token', () => '', 'no bearer token'],
+    [
+      'a token without the Bearer scheme',
+      () => mintPartnerToken(key, access, 'globex'),
+      'no bearer token',
+    ],
+    ['a Basic credential', () => 'Basic Z2xvYmV4OnNlY3JldA==', 'no bearer token'],
+    ['garbage', () => 'Bearer not-a-jwt', 'no bearer token'],
+    ['a token whose header is not JSON', () => 'Bearer a.b.c', 'malformed token'],
+    ['an expired token', () => sign({ iat: now() - 7200, exp: now() - 3600 }), 'expired'],
+    ['a token not yet valid', () => sign({ nbf: now() + 3600 }), 'not yet valid'],
+    ['a token without expiry', () => sign({ exp: undefined }), 'no expiry'],
+    [
+      'a token signed with another key',
+      () => `Bearer ${signJwt({ ...otherKey, kid: key.kid }, claims())}`,
+      'bad signature',
+    ],
+    [
+      'a token with an unknown key id',
+      () => `Bearer ${signJwt(otherKey, claims())}`,
+      'unknown key id',
+    ],
+    [
+      'a token without a key id',
+      () => `Bearer ${forged({ alg: 'ES256' }, randomBytes(64))}`,
+      'no key id',
+    ],
+    ['an alg none token', () => `Bearer ${unsigned(claims())}`, 'malformed token'],
+    [
+      'a token from another issuer',
+      () => sign({ iss: 'https://evil.example' }),
+      'issuer not accepted',
+    ],
+    ['a token without issuer', () => sign({ iss: undefined }), 'issuer not accepted'],
+    ['a token for another scope', () => sign({ scope: 'other-api/read' }), 'scope not granted'],
+    ['a token without scope', () => sign({ scope: undefined }), 'scope not granted'],
+    [
+      'an ID token',
+      () => sign({ token_use: 'id', scope: undefined, aud: 'globex-local-client' }, 'JWT'),
+      'scope not granted',
+    ],
+    ['an ID token that carries the scope', () => sign({ token_use: 'id' }), 'not an access token'],
+    [
+      'a token of an identity no partner has',
+      () => sign({ client_id: 'hooli-client', sub: 'hooli-client' }),
+      'no partner for this identity',
+    ],
+    [
+      'a tampered payload',
+      () => {
+        const [h, , s] = mintPartnerToken(key, access, 'acme').split('.');
+        return `Bearer ${h}.${b64(claims())}.${s}`;
+      },
+      'bad signature',
+    ],
+    // Node's crypto throws on these instead of answering "invalid": still the token's fault.
+    [
+      'an ES256 token whose signature is too short',
+      () => `Bearer ${forged({ alg: 'ES256', kid: key.kid }, randomBytes(3))}`,
+      'bad signature',
+    ],
+    [
+      'an RS256 token naming the EC signing key',
+      () => `Bearer ${forged({ alg: 'RS256', kid: key.kid }, randomBytes(256))}`,
+      'algorithm not accepted',
+    ],
+    [
+      'an ES256 token naming an Ed25519 key that declares no algorithm',
+      () => `Bearer ${forged({ alg: 'ES256', kid: 'ed25519-without-alg' }, randomBytes(64))}`,
+      'algorithm not accepted',
+    ],
+    [
+      'an ES512 token naming a P-256 key that declares no algorithm',
+      () => `Bearer ${forged({ alg: 'ES512', kid: 'ec-without-alg' }, randomBytes(132))}`,
+      'algorithm not accepted',
+    ],
+    [
+      'a token naming an encryption key',
+      () => `Bearer ${forged({ alg: 'ES256', kid: 'encryption-key' }, randomBytes(64))}`,
+      'not a signing key',
+    ],
+  ])(
+    'refuses %s with Unauthorized, logs the reason at info and counts one refusal',
+    async (_name, token, reason) => {
+      const rig = authorizerOver();
+      const credential = token();
+      const { error, records, text, metrics } = await refusedOrFailed(rig, credential);
+      expect(error.message).toBe('Unauthorized');
+      expect(metrics).toEqual([{ name: AUTHORIZER_REFUSALS_METRIC, unit: 'Count', value: 1 }]);
+      expect(records).toEqual([
+        expect.objectContaining({ level: 'INFO', message: 'authorization refused', reason }),
+      ]);
+      expectNoTrace(credential, text, error.message, String(error.stack));
+    },
+  );
+
+  it('refuses a second unknown key id while aws-jwt-verify backs off from the JWKS', async () => {
+    const rig = authorizerOver();
+    for (const kid of ['unknown-1', 'unknown-2']) {
+      const token = `Bearer ${signJwt({ ...otherKey, kid }, claims())}`;
+      const { error } = await refusedOrFailed(rig, token);
+      expect(error.message).toBe('Unauthorized');
+    }
+    expect(rig.fetcher.fetch).toHaveBeenCalledTimes(1);
+    expect(rig.metrics.added.map((m) => m.name)).toEqual([
+      AUTHORIZER_REFUSALS_METRIC,
+      AUTHORIZER_REFUSALS_METRIC,
+    ]);
+    expect(
+      output
+        .records()
+        .slice(-2)
+        .map((r) => r.reason),
+    ).toEqual(['unknown key id', 'unknown key id']);
+  });
+
+  it('refuses a token of an unknown issuer without fetching any JWKS', async () => {
+    const rig = authorizerOver();
+    const token = `Bearer ${signJwt(key, claims({ iss: 'https://evil.example' }))}`;
+    expect((await refusedOrFailed(rig, token)).error.message).toBe('Unauthorized');
+    expect(rig.fetcher.fetch).not.toHaveBeenCalled();
+  });
+
+  it('refuses, and never fails on, any forged signature for any published key (fast-check, seeded)', async () => {
+    const rig = authorizerOver();
+    const kids = [key.kid, ...OTHER_KEYS.map((k) => String(k.kid)), 'unknown'];
+    const algs = ['RS256', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'PS256', 'none'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...algs),
+        fc.constantFrom(...kids),
+        fc.uint8Array({ minLength: 1, maxLength: 300 }),
+        async (alg, kid, signature) => {
+          const token = `Bearer ${forged({ alg, kid }, Buffer.from(signature))}`;
+          const { error } = await refusedOrFailed(rig, token);
+          expect(error.message).toBe('Unauthorized');
+        },
+      ),
+      { seed: 20261126, numRuns: 300, endOnFailure: true },
+    );
+    expect(rig.metrics.added.every((m) => m.name === AUTHORIZER_REFUSALS_METRIC)).toBe(true);
+  });
+});
+
+describe('an authorization the authorizer cannot decide', () => {
+  const rejectsWith = (error: Error) => async () => {
+    throw error;
+  };
+  const answers = (body: unknown) => async () => bytesOf(body);
+  // The key is made in beforeAll, after the table is built: read it when the JWKS is fetched.
+  const signingKeyWith = (fields: Record<string, unknown>) => async () =>
+    bytesOf({ keys: [{ ...key.publicJwk, ...fields }] });
+
+  it.each<[string, (uri: string) => Promise<ArrayBuffer>, string]>([
+    [
+      'the JWKS is unreachable (aws-jwt-verify: network error or time-out)',
+      rejectsWith(new FetchError(JWKS_URI, 'connect ECONNREFUSED 127.0.0.1:443')),
+      'JWKS unreachable',
+    ],
+    [
+      'the JWKS answers a non-2xx status (aws-jwt-verify)',
+      rejectsWith(new NonRetryableFetchError(JWKS_URI, 'Status code is 500, expected 200')),
+      'JWKS refused',
+    ],
+    [
+      'the JWKS fetch rejects with an error of its own',
+      rejectsWith(new TypeError('fetch failed')),
+      'unexpected error',
+    ],
+    ['the JWKS is not JSON', answers('<html>Bad gateway</html>'), 'JWKS invalid'],
+    ['the JWKS has no keys', answers({ keys: 'none' }), 'JWKS invalid'],
+    ['the JWKS holds a malformed key', answers({ keys: [{ kty: 7 }] }), 'JWKS key invalid'],
+    ['the signing key lacks its coordinates', signingKeyWith({ x: undefined }), 'JWKS key invalid'],
+    [
+      'the signing key cannot be imported',
+      signingKeyWith({ x: 'not-a-point-on-the-curve' }),
+      'unexpected error',
+    ],
+  ])(
+    'fails when %s: not Unauthorized, logged at error, one failure counted',
+    async (_name, fetch, reason) => {
+      const rig = authorizerOver(fetch);
+      const credential = `Bearer ${mintPartnerToken(key, access, 'globex')}`;
+      const { error, records, text, metrics } = await refusedOrFailed(rig, credential);
+      expect(error).toBeInstanceOf(AuthorizerUnavailableError);
+      expect(error.message).not.toBe('Unauthorized');
+      expect(metrics).toEqual([{ name: AUTHORIZER_FAILURES_METRIC, unit: 'Count', value: 1 }]);
+      expect(records).toEqual([
+        expect.objectContaining({ level: 'ERROR', message: 'authorization failed', reason }),
+      ]);
+      expectNoTrace(credential, text, error.message, String(error.stack));
+    },
+  );
+
+  it('fails, naming no token, when something unexpected throws with the token in its message', async () => {
+    const verifier = {
+      verify: async (jwt: string) => {
+        throw new TypeError(`Cannot read properties of undefined (reading '${jwt}')`);
+      },
+    };
+    const rig = authorizerOver(undefined, { verifier });
+    const credential = `Bearer ${mintPartnerToken(key, access, 'globex')}`;
+    const { error, records, text, metrics } = await refusedOrFailed(rig, credential);
+    expect(error).toBeInstanceOf(AuthorizerUnavailableError);
+    expect(metrics).toEqual([{ name: AUTHORIZER_FAILURES_METRIC, unit: 'Count', value: 1 }]);
+    expect(records).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'authorization failed',
+        reason: 'unexpected error',
+        error: expect.objectContaining({ message: expect.stringContaining('[token]') }),
+      }),
+    ]);
+    expectNoTrace(credential, text, error.message, String(error.stack));
+  });
+
+  it('fails when the partner directory throws', async () => {
+    const directory = new PartnerDirectory(access);
+    jest.spyOn(directory, 'byToken').mockImplementation(() => {
+      throw new RangeError('index out of range');
+    });
+    const rig = authorizerOver(undefined, { directory });
+    const { error, metrics } = await refusedOrFailed(
+      rig,
+      `Bearer ${mintPartnerToken(key, access, 'globex')}`,
+    );
+    expect(error).toBeInstanceOf(AuthorizerUnavailableError);
+    expect(metrics.map((m) => m.name)).toEqual([AUTHORIZER_FAILURES_METRIC]);
+  });
+
+  it('fails on a method ARN it does not understand', async () => {
+    const rig = authorizerOver();
+    const { error, metrics } = await refusedOrFailed(
+      rig,
+      `Bearer ${mintPartnerToken(key, access, 'globex')}`,
+      'not-an-arn',
+    );
+    expect(error).toBeInstanceOf(AuthorizerUnavailableError);
+    expect(metrics.map((m) => m.name)).toEqual([AUTHORIZER_FAILURES_METRIC]);
+  });
+
+  it('allows the same token once the JWKS answers again', async () => {
+    let down = true;
+    const rig = authorizerOver(async () => {
+      if (down) throw new FetchError(JWKS_URI, 'socket hang up');
+      return bytesOf(jwksOf(key));
+    });
+    const credential = `Bearer ${mintPartnerToken(key, access, 'globex')}`;
+    expect((await refusedOrFailed(rig, credential)).error).toBeInstanceOf(
+      AuthorizerUnavailableError,
+    );
+    down = false;
+    await expect(rig.authorize(event(credential))).resolves.toMatchObject({
+      principalId: 'globex',
+    });
   });
 });
 

@@ -1,11 +1,16 @@
 // Loads one bundled Lambda file, as the Node.js 24 runtime would, and invokes its handler once.
-// Secrets Manager is faked with aws-sdk-client-mock (the SDK is external to the bundle, as on
+// Secrets Manager and AppConfig are faked with aws-sdk-client-mock (the SDK is external to the bundle, as on
 // Lambda, and resolves to the project's copy through NODE_PATH); https requests are carried
 // over plain http so a JWKS can be served from loopback. Prints {result} or {error} as JSON.
 const http = require('node:http');
 const https = require('node:https');
 const { mockClient } = require('aws-sdk-client-mock');
 const { GetSecretValueCommand, SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
+const {
+  AppConfigDataClient,
+  GetLatestConfigurationCommand,
+  StartConfigurationSessionCommand,
+} = require('@aws-sdk/client-appconfigdata');
 
 const secrets = JSON.parse(process.env.TEST_SECRETS ?? '{}');
 mockClient(SecretsManagerClient)
@@ -15,6 +20,20 @@ mockClient(SecretsManagerClient)
       throw new Error(`ResourceNotFoundException: ${input.SecretId}`);
     return { SecretString: secrets[input.SecretId] };
   });
+// AppConfig serves TEST_ACCESS_CONFIG for the profile the function's environment names.
+mockClient(AppConfigDataClient)
+  .on(StartConfigurationSessionCommand)
+  .callsFake(async (input) => {
+    if (input.ConfigurationProfileIdentifier !== process.env.ACCESS_CONFIG_PROFILE)
+      throw new Error(`ResourceNotFoundException: ${input.ConfigurationProfileIdentifier}`);
+    return { InitialConfigurationToken: 'session-0' };
+  })
+  .on(GetLatestConfigurationCommand)
+  .callsFake(async () => ({
+    Configuration: new TextEncoder().encode(process.env.TEST_ACCESS_CONFIG ?? ''),
+    ContentType: 'application/json',
+    NextPollConfigurationToken: 'session-1',
+  }));
 https.request = (url, options, callback) =>
   http.request(String(url).replace(/^https:/, 'http:'), options, callback);
 
