@@ -52,6 +52,13 @@ export const UNAUTHORIZED = 'Unauthorized';
 /** Counted once per refused token: the partner's token is not acceptable (an API Gateway 401). */
 export const AUTHORIZER_REFUSALS_METRIC = 'AuthorizerRefusals';
 
+/**
+ * The metric of allowed tokens (API Gateway caches the result per token, so each counts once per
+ * cache period): the denominator of the refusal rate, and an invocation that publishes a metric
+ * rather than Powertools' "no application metrics" warning on every allowed token.
+ */
+export const AUTHORIZER_ALLOWED_METRIC = 'AuthorizerAllowed';
+
 /** Counted once per invocation that could not decide (JWKS unreachable, a bug): an operator's. */
 export const AUTHORIZER_FAILURES_METRIC = 'AuthorizerFailures';
 
@@ -339,7 +346,9 @@ export function createTokenAuthorizer(options: TokenAuthorizerOptions) {
     const credential = String(event.authorizationToken ?? '');
     const jwt = BEARER.exec(credential)?.[1];
     try {
-      return await decide(event, jwt);
+      const allowed = await decide(event, jwt);
+      metrics.addMetric(AUTHORIZER_ALLOWED_METRIC, MetricUnit.Count, 1);
+      return allowed;
     } catch (error) {
       const { refused, reason } = outcomeOf(error);
       if (refused) {

@@ -71,16 +71,17 @@ export const problemMetric = (namespace: string, code: string, period = Duration
   });
 
 /**
- * One of the authorizer's EMF metrics: `AuthorizerRefusals` (a partner token refused: the
- * partner's business, not an outage) or `AuthorizerFailures` (signing keys unreachable, a broken
- * configuration, an unexpected error: API Gateway answers 503 `authorizer_unavailable`).
+ * One of the authorizer's EMF metrics: `AuthorizerAllowed` (a token allowed, once per API
+ * Gateway cache period), `AuthorizerRefusals` (a partner token refused: the partner's business,
+ * not an outage) or `AuthorizerFailures` (signing keys unreachable, a broken configuration, an
+ * unexpected error: API Gateway answers 503 `authorizer_unavailable`).
  *
  * @param namespace the stack's metrics namespace ({@link MonitoringProps.metricsNamespace})
  * @param metricName the metric
  */
 export const authorizerMetric = (
   namespace: string,
-  metricName: 'AuthorizerRefusals' | 'AuthorizerFailures',
+  metricName: 'AuthorizerAllowed' | 'AuthorizerRefusals' | 'AuthorizerFailures',
 ) =>
   new Metric({
     namespace,
@@ -382,8 +383,9 @@ export class Monitoring extends Construct {
         ],
         [
           new GraphWidget({
-            title: 'Authorizer: refused tokens and failures',
+            title: 'Authorizer: allowed and refused tokens, failures',
             left: [
+              authorizerMetric(metricsNamespace, 'AuthorizerAllowed'),
               authorizerMetric(metricsNamespace, 'AuthorizerRefusals'),
               authorizerMetric(metricsNamespace, 'AuthorizerFailures'),
             ],

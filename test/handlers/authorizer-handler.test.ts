@@ -232,13 +232,13 @@ describe('the authorizer middy chain and its metrics', () => {
     });
   });
 
-  it('counts nothing for an allowed token', async () => {
+  it('flushes one AuthorizerAllowed for an allowed token', async () => {
     const { error, emf } = await invokeChain(
       chainFor(jwksUri()),
       mintPartnerToken(key, access, 'acme'),
     );
     expect(error).toBeUndefined();
-    expect(emf).toEqual([]);
+    expect(emf).toEqual(countedOnce('AuthorizerAllowed'));
   });
 
   it('flushes one AuthorizerRefusals for a bad token, although the handler throws', async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, NestedStack, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseAccessConfig, usageIdentifierKey } from '../../lambda/config/access';
@@ -366,6 +368,24 @@ describe('the Ioto token secret', () => {
         Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
       }),
     ]);
+  });
+
+  it("answers every output the README's deploy guide asks for, each by one prefix", () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const asked = [...readme.matchAll(/\$\(out (\w+)\)/g)].map((m) => m[1] ?? '');
+    expect(new Set(asked)).toEqual(
+      new Set([
+        'SecretsTokenSecretArn',
+        'IdentityUserPoolId',
+        'IdentityTokenEndpoint',
+        'IdentityScope',
+        'PartnerApiUrl',
+      ]),
+    );
+    const outputs = Object.keys(parent.toJSON().Outputs as object);
+    for (const prefix of asked) {
+      expect([prefix, outputs.filter((o) => o.startsWith(prefix)).length]).toEqual([prefix, 1]);
+    }
   });
 
   it('is named in an output, with the user pool and the token endpoint', () => {

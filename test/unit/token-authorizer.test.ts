@@ -18,6 +18,7 @@ import {
 import { PartnerDirectory } from '../../lambda/auth/partner-directory';
 import {
   type AccessTokenVerifier,
+  AUTHORIZER_ALLOWED_METRIC,
   AUTHORIZER_FAILURES_METRIC,
   AUTHORIZER_REFUSALS_METRIC,
   createAccessTokenVerifier,
@@ -171,8 +172,8 @@ describe('the token authorizer', () => {
       context: { partnerId: 'globex' },
       usageIdentifierKey: usageIdentifierKey('globex'),
     });
-    // API Gateway counts allowed requests; the authorizer counts only what it does not allow.
-    expect(metrics.added).toEqual([]);
+    // Each token API Gateway has not cached yet: one AuthorizerAllowed.
+    expect(metrics.added).toEqual([{ name: AUTHORIZER_ALLOWED_METRIC, unit: 'Count', value: 1 }]);
   });
 
   it('returns a policy that stays right when API Gateway caches it for other routes', async () => {
