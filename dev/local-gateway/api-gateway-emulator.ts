@@ -12,8 +12,9 @@ import { findOperation } from '../../lambda/catalog/index';
 import {
   AuthorizerUnavailableError,
   ForbiddenError,
+  IntegrationFailedError,
   PayloadTooLargeError,
-  ProblemError,
+  type ProblemError,
   UnauthorizedError,
 } from '../../lambda/problems/problem-error';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../../lambda/problems/to-problem';
@@ -307,9 +308,7 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
         refusal ??
         (await options
           .proxy(event, lambdaContext('ioto-bff-proxy', timeoutMs))
-          .catch(() =>
-            gatewayProblem(new ProblemError(502, 'internal', 'Internal error'), requestId),
-          ));
+          .catch(() => gatewayProblem(new IntegrationFailedError(), requestId)));
       send(res, result);
     })().catch(() => res.destroy());
   });

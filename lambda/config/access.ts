@@ -242,9 +242,9 @@ function withSoleIssuer(value: unknown): unknown {
 }
 
 /**
- * The access configuration as the functions need it, as small as it goes: Lambda allows 4 KB
- * of environment. Usage-plan settings (API Gateway's business) and descriptions are left out,
- * and so is each identity's issuer when there is only one. {@link parseAccessConfig} reads it.
+ * The access configuration as the functions need it (the stack deploys it to AWS AppConfig):
+ * usage-plan settings (API Gateway's business) and descriptions are left out, and so is each
+ * identity's issuer when there is only one. {@link parseAccessConfig} reads it.
  */
 export function compactAccessConfig(access: AccessConfig): Record<string, unknown> {
   const sole = access.issuers.length === 1 ? access.issuers[0]?.issuer : undefined;

@@ -308,3 +308,23 @@ export class AccessConfigUnavailableError extends ProblemError {
     );
   }
 }
+
+/**
+ * The proxy function failed or answered something API Gateway could not use (API Gateway's
+ * INTEGRATION_FAILURE; the local gateway answers the same): nothing of the failure is shown.
+ */
+export class IntegrationFailedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      502,
+      'integration_failed',
+      'Bad gateway',
+      {
+        detail:
+          'The gateway could not complete the request. Quote the requestId when reporting it.',
+        ...options,
+      },
+      true,
+    );
+  }
+}

@@ -3,18 +3,12 @@ import {
   CfnApplication,
   CfnConfigurationProfile,
   CfnDeployment,
+  CfnDeploymentStrategy,
   CfnEnvironment,
   CfnHostedConfigurationVersion,
 } from 'aws-cdk-lib/aws-appconfig';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-
-/**
- * AWS AppConfig's predefined strategy that deploys to all targets at once, with no bake time
- * (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-creating-deployment-strategy.html).
- * The functions pick a new configuration up within their cache time.
- */
-const ALL_AT_ONCE = 'AppConfig.AllAtOnce';
 
 /**
  * Where the functions read the access configuration: an AWS AppConfig hosted configuration
@@ -66,8 +60,26 @@ export class AccessConfigStore extends Construct {
       environmentId: this.#environment.ref,
       configurationProfileId: this.#profile.ref,
       configurationVersion: version.ref,
-      deploymentStrategyId: ALL_AT_ONCE,
+      deploymentStrategyId: this.#immediateStrategy().ref,
       description: 'The access configuration of this deployment of the stack',
+    });
+  }
+
+  /**
+   * A strategy that deploys to all targets at once and is done: AppConfig's predefined
+   * `AppConfig.AllAtOnce` bakes for 10 minutes, during which AppConfig refuses another
+   * deployment to the environment, so a second `cdk deploy` within those minutes would fail
+   * (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-creating-deployment-strategy.html).
+   * A bad access configuration is caught before deployment instead: the synth validates it
+   * with the functions' own schema.
+   */
+  #immediateStrategy(): CfnDeploymentStrategy {
+    return new CfnDeploymentStrategy(this, 'Immediately', {
+      name: `${Stack.of(this).stackName}-access-immediately`,
+      deploymentDurationInMinutes: 0,
+      growthFactor: 100,
+      finalBakeTimeInMinutes: 0,
+      replicateTo: 'NONE',
     });
   }
 

@@ -2,6 +2,7 @@ import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   AuthorizerUnavailableError,
   ForbiddenError,
+  IntegrationFailedError,
   NotFoundError,
   PayloadTooLargeError,
   ProblemError,
@@ -139,16 +140,7 @@ export const GATEWAY_PROBLEMS: readonly GatewayProblem[] = [
   changed(
     ResponseType.INTEGRATION_FAILURE,
     504,
-    new ProblemError(
-      502,
-      'integration_failed',
-      'Bad gateway',
-      {
-        detail:
-          'The gateway could not complete the request. Quote the requestId when reporting it.',
-      },
-      true,
-    ),
+    new IntegrationFailedError(),
     'The proxy function failed or answered something API Gateway could not use: a bad ' +
       'gateway (502), not a timeout (504). Nothing of the failure is shown, as with `internal`.',
   ),

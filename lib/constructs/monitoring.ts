@@ -7,6 +7,7 @@ import {
   Dashboard,
   GraphWidget,
   type IAlarm,
+  type IMetric,
   MathExpression,
   Metric,
   TextWidget,
@@ -82,13 +83,14 @@ export const problemMetric = (namespace: string, code: string, period = Duration
 export const authorizerMetric = (
   namespace: string,
   metricName: 'AuthorizerAllowed' | 'AuthorizerRefusals' | 'AuthorizerFailures',
+  period = Duration.minutes(5),
 ) =>
   new Metric({
     namespace,
     metricName,
     dimensionsMap: { service: SERVICE_NAME },
     statistic: 'Sum',
-    period: Duration.minutes(5),
+    period,
   });
 
 /**
@@ -100,19 +102,23 @@ export const SCOPE_VIOLATION_LOG_MESSAGE =
   'scope violation: Ioto returned data outside the partner scope';
 
 /** One API Gateway metric of the API over five minutes. */
-const apiMetric = (api: RestApi, metricName: string, statistic: string) =>
-  api.metric(metricName, { statistic, period: Duration.minutes(5) });
+const apiMetric = (
+  api: RestApi,
+  metricName: string,
+  statistic: string,
+  period = Duration.minutes(5),
+) => api.metric(metricName, { statistic, period });
 
 /** The share of requests that failed with a 5XX, in percent. */
-const fiveXxRate = (api: RestApi) =>
+const fiveXxRate = (api: RestApi, period = Duration.minutes(5)) =>
   new MathExpression({
     expression: '100 * errors / MAX([requests, 1])',
     usingMetrics: {
-      errors: apiMetric(api, '5XXError', 'Sum'),
-      requests: apiMetric(api, 'Count', 'Sum'),
+      errors: apiMetric(api, '5XXError', 'Sum', period),
+      requests: apiMetric(api, 'Count', 'Sum', period),
     },
     label: '5XX rate (%)',
-    period: Duration.minutes(5),
+    period,
   });
 
 /** The Lambda metrics alarmed on. */
@@ -248,7 +254,7 @@ export class Monitoring extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       },
     );
-    this.#addAlarm('Throttles', 'Lambda invocations are throttled (reserved concurrency reached)', {
+    this.#addAlarm('Throttles', 'Lambda invocations are throttled (a concurrency limit reached)', {
       metric: lambda.throttles,
       threshold: 0,
       evaluationPeriods: 1,
@@ -297,7 +303,51 @@ export class Monitoring extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       },
     );
-    this.rollbackAlarms.push(fiveXx, proxyErrors, authorizerFailures, latency);
+    this.rollbackAlarms.push(
+      fiveXx,
+      proxyErrors,
+      authorizerFailures,
+      latency,
+      ...this.#createRolloutAlarms(props),
+    );
+  }
+
+  /**
+   * Alarms for CodeDeploy only (they notify nobody): the operator's alarms above look at five
+   * minutes, two or three times, which a 5-minute canary can outlast. These look at each minute
+   * once, so a bad version is rolled back while it still takes a tenth of the traffic.
+   */
+  #createRolloutAlarms(props: MonitoringProps): Alarm[] {
+    const minute = Duration.minutes(1);
+    const quick = (id: string, description: string, metric: IMetric, threshold: number) =>
+      new Alarm(this, id, {
+        alarmDescription: `For rollouts only (CodeDeploy rolls back): ${description}`,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    return [
+      quick(
+        'RolloutProxyErrors',
+        'the proxy failed within the last minute',
+        props.proxy.metricErrors({ period: minute }),
+        0,
+      ),
+      quick(
+        'RolloutAuthorizerFailures',
+        'the authorizer could not decide within the last minute',
+        authorizerMetric(props.metricsNamespace, 'AuthorizerFailures', minute),
+        0,
+      ),
+      quick(
+        'RolloutFiveXxRate',
+        `more than ${props.monitoring.fiveXxRatePercent}% 5XX within the last minute`,
+        fiveXxRate(props.api, minute),
+        props.monitoring.fiveXxRatePercent,
+      ),
+    ];
   }
 
   /** One alarm that notifies the topic when it fires and when it recovers. */

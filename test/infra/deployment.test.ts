@@ -74,8 +74,14 @@ describe('the access configuration in AppConfig', () => {
     for (const partner of access.partners) {
       expect(partner.identity).toMatchObject({ clientId: expect.stringMatching(/^client-/) });
     }
+    // Done at once: no bake time during which AppConfig would refuse the next deployment.
+    parent.hasResourceProperties('AWS::AppConfig::DeploymentStrategy', {
+      DeploymentDurationInMinutes: 0,
+      FinalBakeTimeInMinutes: 0,
+      GrowthFactor: 100,
+    });
     parent.hasResourceProperties('AWS::AppConfig::Deployment', {
-      DeploymentStrategyId: 'AppConfig.AllAtOnce',
+      DeploymentStrategyId: { Ref: Match.stringLikeRegexp('^AccessConfigImmediately') },
       ConfigurationVersion: { Ref: Match.stringLikeRegexp('^AccessConfigVersion') },
     });
   });

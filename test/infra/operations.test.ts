@@ -359,9 +359,11 @@ describe('the monitoring', () => {
     });
   });
 
-  it('notifies the topic from every alarm when it fires and when it recovers', () => {
-    expect(alarms.length).toBeGreaterThanOrEqual(7);
-    for (const [id, alarm] of alarms) {
+  it('notifies the topic from every operator alarm when it fires and when it recovers', () => {
+    // The Rollout* alarms are CodeDeploy's only (they look at one minute, for canaries).
+    const operators = alarms.filter(([id]) => !/Rollout/.test(id));
+    expect(operators.length).toBeGreaterThanOrEqual(7);
+    for (const [id, alarm] of operators) {
       expect([id, alarm.Properties.AlarmActions]).toEqual([id, [{ Ref: topicId }]]);
       expect([id, alarm.Properties.OKActions]).toEqual([id, [{ Ref: topicId }]]);
     }
@@ -425,7 +427,22 @@ describe('the monitoring', () => {
       'LambdaErrors',
       'AuthorizerFailures',
       'LatencyP99',
+      'RolloutProxyErrors',
+      'RolloutAuthorizerFailures',
+      'RolloutFiveXxRate',
     ]);
+  });
+
+  it('lets rollouts roll back within a minute, without paging the operator', () => {
+    const rollout = alarms.filter(([id]) => /Rollout/.test(id));
+    expect(rollout).toHaveLength(3);
+    for (const [, alarm] of rollout) {
+      expect(alarm.Properties).toMatchObject({ EvaluationPeriods: 1 });
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+      const periods = JSON.stringify(alarm.Properties).match(/"Period":(\d+)/g) ?? [];
+      expect(periods.length).toBeGreaterThan(0);
+      for (const period of periods) expect(period).toBe('"Period":60');
+    }
   });
 
   it('watches the aliases when given aliases', () => {
