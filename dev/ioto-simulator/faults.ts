@@ -3,8 +3,12 @@
  * size-limit and error-mapping paths against a real socket.
  */
 
-/** The statuses `failNext` can answer: Ioto's 500 (docs/ioto-api.md §2.8) and API Gateway's 502/503. */
-export type FaultStatus = 500 | 502 | 503;
+/**
+ * The statuses `failNext` can answer: Ioto's 500 and 403 (docs/ioto-api.md §2.8), API Gateway's
+ * 401, 429, 502 and 503 in front of it, and statuses Ioto does not document (404, 418) that a
+ * proxy must still survive.
+ */
+export type FaultStatus = 401 | 403 | 404 | 418 | 429 | 500 | 502 | 503;
 
 /**
  * Faults to inject. Queued faults apply in the order they were queued; each request whose path
@@ -15,6 +19,13 @@ export interface SimulatorFaults {
   delayMs: number;
   /** The next `count` requests get `status` with a `text/plain` body. */
   failNext(count: number, status?: FaultStatus, body?: string): void;
+  /** The next `count` requests get a 302 to `location` (a client must not follow it). */
+  redirectNext(count: number, location: string): void;
+  /**
+   * Milliseconds to wait before every response to one operation (`controller/operation`), on
+   * top of `delayMs`; 0 removes it.
+   */
+  delayOperation(operation: string, ms: number): void;
   /** The next `count` requests: the socket is destroyed without any response. */
   resetNext(count: number): void;
   /** The next `count` requests get 200 `application/json` with a truncated body. */
@@ -28,6 +39,7 @@ export interface SimulatorFaults {
 /** One queued fault, as the server applies it. */
 export type Fault =
   | { readonly kind: 'fail'; readonly status: FaultStatus; readonly body: string }
+  | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'reset' }
   | { readonly kind: 'malformed' }
   | { readonly kind: 'oversize'; readonly bytes: number };
@@ -39,6 +51,11 @@ export const MALFORMED_BODY = '{"data": [';
 export const MAX_OVERSIZE_BYTES = 256 * 1024 * 1024;
 
 const DEFAULT_FAIL_BODY: Readonly<Record<FaultStatus, string>> = {
+  401: 'Unauthorized',
+  403: 'Authentication failed',
+  404: 'Not found',
+  418: "I'm a teapot",
+  429: 'Too many requests',
   500: 'Internal server error',
   502: 'Bad gateway',
   503: 'Service unavailable',
@@ -53,6 +70,7 @@ function checkCount(count: number): void {
 /** The queue behind {@link SimulatorFaults}: runs of the same fault, consumed one by one. */
 export class FaultQueue implements SimulatorFaults {
   private delay = 0;
+  private readonly operationDelays = new Map<string, number>();
   private readonly runs: { fault: Fault; remaining: number }[] = [];
 
   get delayMs(): number {
@@ -67,10 +85,25 @@ export class FaultQueue implements SimulatorFaults {
   }
 
   failNext(count: number, status: FaultStatus = 500, body?: string): void {
-    if (status !== 500 && status !== 502 && status !== 503) {
-      throw new RangeError('status must be 500, 502 or 503');
+    if (!Object.hasOwn(DEFAULT_FAIL_BODY, status)) {
+      throw new RangeError(`status must be one of ${Object.keys(DEFAULT_FAIL_BODY).join(', ')}`);
     }
     this.enqueue(count, { kind: 'fail', status, body: body ?? DEFAULT_FAIL_BODY[status] });
+  }
+
+  redirectNext(count: number, location: string): void {
+    this.enqueue(count, { kind: 'redirect', location });
+  }
+
+  delayOperation(operation: string, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError('ms must be a non-negative number');
+    if (ms === 0) this.operationDelays.delete(operation);
+    else this.operationDelays.set(operation, ms);
+  }
+
+  /** The wait before answering `operation`: `delayMs` plus its own delay. */
+  delayOf(operation: string | undefined): number {
+    return this.delay + (operation === undefined ? 0 : (this.operationDelays.get(operation) ?? 0));
   }
 
   resetNext(count: number): void {
@@ -91,6 +124,7 @@ export class FaultQueue implements SimulatorFaults {
   clear(): void {
     this.runs.length = 0;
     this.delay = 0;
+    this.operationDelays.clear();
   }
 
   /** The fault for the next `/tok/` request, if one is queued. */

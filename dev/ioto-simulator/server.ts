@@ -305,14 +305,16 @@ export class IotoSimulator {
       return;
     }
     const fault = path.startsWith('/tok/') ? this.faultQueue.take() : undefined;
+    const operation =
+      record.controller === undefined ? undefined : `${record.controller}/${record.operation}`;
     if (fault !== undefined) {
-      await this.wait();
+      await this.wait(operation);
       await this.applyFault(fault, req, res);
       return;
     }
     // The reply is serialized now, before any delay, so it shows the state at request time.
     const reply = this.reply(req, record, read, queryError);
-    await this.wait();
+    await this.wait(operation);
     this.send(res, reply);
   }
 
@@ -384,6 +386,9 @@ export class IotoSimulator {
       case 'fail':
         this.send(res, textReply(fault.status, fault.body));
         return;
+      case 'redirect':
+        this.send(res, textReply(302, 'Found', { location: fault.location }));
+        return;
       case 'reset':
         req.socket.destroy();
         return;
@@ -414,9 +419,9 @@ export class IotoSimulator {
     if (!res.destroyed) res.end(tail);
   }
 
-  /** Waits `faults.delayMs`; `close()` ends every pending wait at once. */
-  private wait(): Promise<void> {
-    const ms = this.faultQueue.delayMs;
+  /** Waits `faults.delayMs` and the operation's own delay; `close()` ends every pending wait. */
+  private wait(operation: string | undefined): Promise<void> {
+    const ms = this.faultQueue.delayOf(operation);
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const wait = {

@@ -50,7 +50,11 @@ export type IotoCaller = (call: UpstreamCall) => Promise<{ readonly text: string
 export interface PartnerPolicy {
   authorize(operation: OperationDefinition, event: APIGatewayProxyEvent): PartnerCall;
   scope(call: PartnerCall, body: unknown): { readonly call: PartnerCall; readonly body: unknown };
-  confirm(call: PartnerCall, fields: Readonly<Record<string, unknown>>): Promise<void>;
+  confirm(
+    call: PartnerCall,
+    fields: Readonly<Record<string, unknown>>,
+    signal?: AbortSignal,
+  ): Promise<void>;
   conceal(call: PartnerCall, error: unknown): unknown;
   filter(call: PartnerCall, data: unknown): unknown;
 }
@@ -191,7 +195,12 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
     return { call: { ...call, account }, body: withValueAt(body, path, account) };
   }
 
-  async confirm(call: PartnerCall, fields: Readonly<Record<string, unknown>>): Promise<void> {
+  /** `signal`: the request's deadline, which the ownership checks share with the call. */
+  async confirm(
+    call: PartnerCall,
+    fields: Readonly<Record<string, unknown>>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const { partner, operation } = call;
     const scope = operation.scope;
     if (scope.action !== undefined) this.#confirmAction(partner, fields);
@@ -224,7 +233,7 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
     const candidates = call.account === undefined ? [...partner.accounts] : [call.account];
     const owned = await everyConfirmed([...devices], async (device) => {
       for (const account of candidates) {
-        if (await this.#owns(account, device)) return true;
+        if (await this.#owns(account, device, signal)) return true;
       }
       return false;
     });
@@ -282,7 +291,7 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
   }
 
   /** Whether Ioto has the device in the account; any failure other than a 400 propagates. */
-  async #owns(account: string, device: string): Promise<boolean> {
+  async #owns(account: string, device: string, signal?: AbortSignal): Promise<boolean> {
     try {
       const reply = await this.#ioto({
         controller: 'device',
@@ -290,6 +299,7 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
         body: { id: device, accountId: account },
         query: {},
         retrySafe: true,
+        ...(signal && { signal }),
       });
       const record: unknown = JSON.parse(reply.text || 'null');
       return isPlainObject(record) && record.id === device && record.accountId === account;

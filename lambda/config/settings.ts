@@ -23,7 +23,8 @@ export const PROXY_LIMITS = {
     // API Gateway waits 29 s; the Lambda timeout (at most 28 s) must exceed the deadline.
     max: 27_000,
     default: 8_000,
-    description: 'Deadline of the whole Ioto exchange of one request, retry included (ms).',
+    description:
+      'Deadline of the whole Ioto exchange of one request: ownership checks, the call, its retry (ms).',
   },
   upstreamMaxResponseBytes: {
     env: 'UPSTREAM_MAX_RESPONSE_BYTES',
@@ -86,7 +87,11 @@ export type ProxyLimitVariable = (typeof PROXY_LIMITS)[ProxyLimitName]['env'];
 
 const NAMES = Object.keys(PROXY_LIMITS) as ProxyLimitName[];
 
-/** The gap the proxy function's timeout keeps above the upstream deadline, for bookkeeping. */
+/**
+ * The time the proxy keeps to answer after its upstream exchange: the function's timeout stays
+ * this far above `UPSTREAM_TIMEOUT_MS` (checked at synth), and at run time a request's deadline
+ * never reaches closer than this to the end of the function's remaining time.
+ */
 export const DEADLINE_MARGIN_MS = 1_000;
 
 /** The rules between limits; `name` maps a limit to how the caller calls it in messages. */

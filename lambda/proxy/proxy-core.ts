@@ -1,9 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { PartnerPolicy } from '../auth/scoped-partner-policy';
 import { operationKey } from '../catalog/index';
+import { DEADLINE_MARGIN_MS } from '../config/settings';
 import { hashRequestFields, type PageTokenSealer } from '../paging/page-token-sealer';
 import type { UpstreamCursor, UpstreamQuery } from '../paging/upstream-query';
+import { UpstreamTimeoutError } from '../problems/problem-error';
 import type { IotoClient } from '../upstream/ioto-client';
 import { normalizeReply } from './normalize-response';
 import { parseJsonBody, resolveOperation } from './parse-request';
@@ -20,6 +22,8 @@ export interface ProxyDependencies {
   readonly refreshAccess: () => Promise<void>;
   /** Largest accepted request body. */
   readonly maxBodyBytes: number;
+  /** The budget of the whole upstream exchange of one request (`UPSTREAM_TIMEOUT_MS`). */
+  readonly upstreamDeadlineMs: number;
   readonly logger: Logger;
 }
 
@@ -31,7 +35,10 @@ export interface ProxyDependencies {
  * renders it.
  */
 export function createProxyCore(deps: ProxyDependencies) {
-  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  return async (
+    event: APIGatewayProxyEvent,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<APIGatewayProxyResult> => {
     const definition = resolveOperation(event);
     await deps.refreshAccess();
     const admitted = deps.policy.authorize(definition, event);
@@ -50,7 +57,18 @@ export function createProxyCore(deps: ProxyDependencies) {
     const sealer = definition.paged ? await deps.sealer() : undefined;
     const position =
       request.pageToken === undefined ? undefined : sealer?.open(request.pageToken, binding);
-    await deps.policy.confirm(call, fields);
+    // One deadline for every Ioto call of this request (ownership checks, the call, its retry):
+    // the configured budget, or what the function has left before Lambda stops it, less a
+    // margin to answer, whichever comes first. An exhausted budget is a 504, on time.
+    const budgetMs = Math.min(
+      deps.upstreamDeadlineMs,
+      (context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY) - DEADLINE_MARGIN_MS,
+    );
+    if (budgetMs <= 0) {
+      throw new UpstreamTimeoutError({ detail: 'No time was left to ask Ioto.' });
+    }
+    const signal = AbortSignal.timeout(budgetMs);
+    await deps.policy.confirm(call, fields, signal);
 
     const translation = definition.upstream;
     const query: UpstreamQuery = {
@@ -66,6 +84,7 @@ export function createProxyCore(deps: ProxyDependencies) {
         body: translation ? translation.body(fields) : fields,
         query,
         retrySafe: definition.retrySafe,
+        signal,
       })
       .catch((error: unknown) => {
         throw deps.policy.conceal(call, error);

@@ -95,6 +95,7 @@ export function buildProxyDependencies(
       logger: wiring.logger,
     }),
     maxBodyBytes: limits.maxBodyBytes,
+    upstreamDeadlineMs: limits.upstreamTimeoutMs,
     logger: wiring.logger,
   };
 }

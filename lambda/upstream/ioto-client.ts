@@ -18,7 +18,10 @@ export interface IotoClientOptions {
   readonly tokens: TokenProvider;
   /** `raw` sends `Authorization: <token>` as the reference documents; `bearer` as the agent does. */
   readonly authScheme: AuthScheme;
-  /** Deadline for the whole upstream exchange of one partner request, retries included. */
+  /**
+   * Deadline of a call that brings none of its own (`UpstreamCall.signal`), retry included.
+   * The proxy gives every call of one partner request the same, shared deadline instead.
+   */
   readonly deadlineMs: number;
   /** Larger replies are refused (treated as an upstream error), not buffered. */
   readonly maxResponseBytes: number;
@@ -35,6 +38,12 @@ export interface UpstreamCall {
   readonly query: UpstreamQuery;
   /** Only operations marked safe to retry are retried after a network error or a 5xx. */
   readonly retrySafe: boolean;
+  /**
+   * The deadline of the partner request this call belongs to, shared by every Ioto call it
+   * makes (ownership checks, the call, its retry).
+   * @default a deadline of `deadlineMs` for this call alone
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A successful (2xx) Ioto reply, body as text: the normalizer decides what it may contain. */
@@ -87,7 +96,8 @@ export class IotoClient {
     }
     const url = `${this.#base}/tok/${call.controller}/${call.operation}${encodeUpstreamQuery(call.query)}`;
     const payload = JSON.stringify(call.body);
-    const signal = AbortSignal.timeout(this.#options.deadlineMs);
+    const signal = call.signal ?? AbortSignal.timeout(this.#options.deadlineMs);
+    if (signal.aborted) throw new UpstreamTimeoutError({ cause: signal.reason });
     let token = await this.#options.tokens.getToken();
     let attempts = 0;
     let retried = false;

@@ -256,6 +256,27 @@ describe('the deployed proxy handler', () => {
     }
   });
 
+  it("bounds the upstream deadline by the function's remaining time, less a margin", async () => {
+    const handler = await coldStart();
+    simulator.faults.delayMs = 2_000;
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => 1_600 };
+    const started = Date.now();
+    const result = await handler(restEvent({ path: '/v1/alert/find' }), context);
+    expect(result.statusCode).toBe(504);
+    expect(parse(result)).toMatchObject({ code: 'upstream_timeout' });
+    // 600 ms to ask Ioto (1,600 left, less the 1,000 ms margin), not UPSTREAM_TIMEOUT_MS.
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('answers 504 without asking Ioto when no time is left', async () => {
+    const handler = await coldStart();
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => 900 };
+    const result = await handler(restEvent({ path: '/v1/alert/find' }), context);
+    expect(result.statusCode).toBe(504);
+    expect(parse(result)).toMatchObject({ code: 'upstream_timeout' });
+    expect(simulator.requests).toHaveLength(0);
+  });
+
   it('never writes the token to a response or a log line', () => {
     expect(output.text()).not.toContain(CANARY);
   });

@@ -83,6 +83,8 @@ async function call(operation: string, body?: unknown, options: CallOptions = {}
       },
       ...(method !== 'GET' && payload !== undefined && { body: payload }),
       signal: AbortSignal.timeout(10_000),
+      // As the proxy calls: a redirect is an answer, never followed.
+      redirect: 'manual',
     },
   );
   return {
@@ -400,10 +402,30 @@ describe('faults', () => {
     expect((await call('account/get', {})).status).toBe(200);
   });
 
+  it('answers a queued redirect without following it', async () => {
+    sim.faults.redirectNext(1, 'https://elsewhere.example/');
+    const response = await call('account/get', {});
+    expect(response.status).toBe(302);
+    expect(sim.requests).toHaveLength(1);
+    expect((await call('account/get', {})).status).toBe(200);
+  });
+
+  it('delays only the operation given, on top of the delay of all', async () => {
+    sim.faults.delayOperation('account/get', 150);
+    const slow = Date.now();
+    await call('account/get', {});
+    const slowMs = Date.now() - slow;
+    const fast = Date.now();
+    await call('alert/find', {});
+    expect(slowMs).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - fast).toBeLessThan(slowMs);
+  });
+
   it.each([
     ['a negative count', () => sim.faults.failNext(-1)],
     ['a fractional count', () => sim.faults.resetNext(1.5)],
-    ['an unsupported status', () => sim.faults.failNext(1, 404 as 500)],
+    ['an unsupported status', () => sim.faults.failNext(1, 200 as 500)],
+    ['a negative operation delay', () => sim.faults.delayOperation('device/get', -1)],
     ['negative bytes', () => sim.faults.oversizeNext(1, -1)],
     [
       'a negative delay',
