@@ -13,6 +13,7 @@ import {
 } from 'zod';
 import { partnerGrantIssues, partnerIdentitySchema, partnerSchema } from '../lambda/config/access';
 import { describeIssues } from '../lambda/config/issues';
+import { iotoOrigin } from '../lambda/config/origin';
 import {
   checkProxyLimits,
   DEADLINE_MARGIN_MS,
@@ -85,6 +86,11 @@ export const deploymentConfigSchema = strictObject({
     /** Base URL of the device cloud API, without `/tok`. */
     endpoint: url({ protocol: /^https$/ }),
     authScheme: zodEnum(['raw', 'bearer']).default('raw'),
+    /**
+     * The `Origin` header sent with every Ioto call (the device app's domain), for a cloud that
+     * asks for it on every request as Ioto's older overview says: `https://host[:port]`.
+     */
+    origin: iotoOrigin.optional(),
     /**
      * An existing secret holding the CloudAPI token (by name or full ARN), with the customer
      * managed KMS key that encrypts it when it is not the AWS managed `aws/secretsmanager` key

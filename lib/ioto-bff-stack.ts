@@ -77,6 +77,7 @@ export class IotoBffStack extends Stack {
       environment: {
         IOTO_ENDPOINT: config.ioto.endpoint,
         IOTO_AUTH_SCHEME: config.ioto.authScheme,
+        ...(config.ioto.origin !== undefined && { IOTO_ORIGIN: config.ioto.origin }),
         IOTO_TOKEN_SECRET_ID: this.secrets.tokenSecretId,
         PAGE_TOKEN_SECRET_ID: this.secrets.pageTokenKey.secretArn,
         ...accessStore.environment,

@@ -19,6 +19,12 @@ export interface SimulatorFaults {
   delayMs: number;
   /** The next `count` requests get `status` with a `text/plain` body. */
   failNext(count: number, status?: FaultStatus, body?: string): void;
+  /**
+   * The next `count` requests get `status` with `body` as JSON: the shapes Ioto reports some
+   * failures in (`{error}`, `{error, delay}`, docs/ioto-api.md §2.8), with any status. With
+   * `operation` (`controller/operation`), only requests to it count (others pass unfaulted).
+   */
+  jsonNext(count: number, status: number, body: unknown, operation?: string): void;
   /** The next `count` requests get a 302 to `location` (a client must not follow it). */
   redirectNext(count: number, location: string): void;
   /**
@@ -40,6 +46,7 @@ export interface SimulatorFaults {
 export type Fault =
   | { readonly kind: 'fail'; readonly status: FaultStatus; readonly body: string }
   | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'json'; readonly status: number; readonly body: string }
   | { readonly kind: 'reset' }
   | { readonly kind: 'malformed' }
   | { readonly kind: 'oversize'; readonly bytes: number };
@@ -71,7 +78,7 @@ function checkCount(count: number): void {
 export class FaultQueue implements SimulatorFaults {
   private delay = 0;
   private readonly operationDelays = new Map<string, number>();
-  private readonly runs: { fault: Fault; remaining: number }[] = [];
+  private readonly runs: { fault: Fault; remaining: number; operation?: string }[] = [];
 
   get delayMs(): number {
     return this.delay;
@@ -89,6 +96,13 @@ export class FaultQueue implements SimulatorFaults {
       throw new RangeError(`status must be one of ${Object.keys(DEFAULT_FAIL_BODY).join(', ')}`);
     }
     this.enqueue(count, { kind: 'fail', status, body: body ?? DEFAULT_FAIL_BODY[status] });
+  }
+
+  jsonNext(count: number, status: number, body: unknown, operation?: string): void {
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError('status must be an HTTP status from 200 to 599');
+    }
+    this.enqueue(count, { kind: 'json', status, body: JSON.stringify(body) }, operation);
   }
 
   redirectNext(count: number, location: string): void {
@@ -128,17 +142,20 @@ export class FaultQueue implements SimulatorFaults {
   }
 
   /** The fault for the next `/tok/` request, if one is queued. */
-  take(): Fault | undefined {
-    const run = this.runs[0];
+  take(operation?: string): Fault | undefined {
+    const index = this.runs.findIndex(
+      (run) => run.operation === undefined || run.operation === operation,
+    );
+    const run = this.runs[index];
     if (run === undefined) return undefined;
     run.remaining -= 1;
-    if (run.remaining === 0) this.runs.shift();
+    if (run.remaining === 0) this.runs.splice(index, 1);
     return run.fault;
   }
 
-  private enqueue(count: number, fault: Fault): void {
+  private enqueue(count: number, fault: Fault, operation?: string): void {
     checkCount(count);
-    if (count > 0) this.runs.push({ fault, remaining: count });
+    if (count > 0) this.runs.push({ fault, remaining: count, ...(operation && { operation }) });
   }
 }
 

@@ -7,6 +7,7 @@ export { MALFORMED_BODY } from './faults';
 export { SIMULATED_OPERATIONS } from './handlers';
 export type { PagedReply, PageKey } from './paging';
 export { DEFAULT_LIMIT, MAX_LIMIT } from './paging';
+export { sampleRequests } from './sample-requests';
 export type { SeedAccount } from './seed';
 export { SEED } from './seed';
 export type { RecordedRequest, SimulatorOptions } from './server';

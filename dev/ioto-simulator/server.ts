@@ -304,9 +304,9 @@ export class IotoSimulator {
       res.destroy();
       return;
     }
-    const fault = path.startsWith('/tok/') ? this.faultQueue.take() : undefined;
     const operation =
       record.controller === undefined ? undefined : `${record.controller}/${record.operation}`;
+    const fault = path.startsWith('/tok/') ? this.faultQueue.take(operation) : undefined;
     if (fault !== undefined) {
       await this.wait(operation);
       await this.applyFault(fault, req, res);
@@ -388,6 +388,13 @@ export class IotoSimulator {
         return;
       case 'redirect':
         this.send(res, textReply(302, 'Found', { location: fault.location }));
+        return;
+      case 'json':
+        this.send(res, {
+          status: fault.status,
+          headers: { 'content-type': 'application/json' },
+          body: fault.body,
+        });
         return;
       case 'reset':
         req.socket.destroy();

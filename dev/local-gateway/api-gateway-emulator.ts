@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
@@ -13,13 +21,16 @@ import {
   AuthorizerUnavailableError,
   ForbiddenError,
   IntegrationFailedError,
+  MethodNotAllowedError,
+  NotFoundError,
   PayloadTooLargeError,
-  type ProblemError,
+  ProblemError,
   UnauthorizedError,
 } from '../../lambda/problems/problem-error';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../../lambda/problems/to-problem';
 import { headerValue } from '../../lambda/proxy/headers';
-import { requestIdOf } from '../../lambda/proxy/request-id';
+import { COMMON_HEADERS } from '../../lambda/proxy/problem-responses';
+import { SERVICE_NAME } from '../../lib/service';
 
 /** A Lambda handler of the API Gateway REST (v1 proxy) integration. */
 export type RestProxyHandler = (
@@ -27,22 +38,129 @@ export type RestProxyHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResult>;
 
-/** API Gateway REST refuses payloads over 10 MB before any Lambda runs. */
-const API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024;
-const ROUTE = /^\/v1\/([^/]+)\/([^/]+)$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * API Gateway REST refuses payloads over 10 MB before any Lambda runs ("Payload size", 10 MB, in
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+ */
+export const API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024;
 
-/** Reads a body up to `limit` bytes; `undefined` when it is larger. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > limit) return undefined;
-    chunks.push(buffer);
+/**
+ * How much of an oversized body is read and discarded before the 413 goes out. A client that is
+ * still sending when the server closes gets a TCP reset, which can destroy the 413 before the
+ * client reads it; draining the body first keeps the answer deliverable (and the connection
+ * reusable). Past this bound the emulator stops reading, answers with `Connection: close` and
+ * closes once the answer is flushed: such a client may see a reset instead of the 413.
+ */
+export const OVERSIZED_BODY_DRAIN_LIMIT = 4 * API_GATEWAY_MAX_PAYLOAD;
+
+/**
+ * "Length, in characters, of the URL for a regional API": 10240 (same quotas page). Longer
+ * request targets get API Gateway's fallback refusal with 414 (see {@link fallbackRefusal}).
+ */
+export const API_GATEWAY_MAX_URL_LENGTH = 10_240;
+
+/**
+ * The one resource, `/v1/{controller}/{operation}`, with at most one trailing slash: the very
+ * pattern of the proxy's own routing (ROUTE in lambda/proxy/parse-request.ts), so the emulator
+ * and the proxy agree on which paths are operations. API Gateway REST matches a request path
+ * with one trailing slash to the resource without it (`POST /v1/device/find/` runs the
+ * `/v1/device/find` method, authorizer first); `//`, an empty segment or a second trailing slash
+ * match no resource.
+ */
+const ROUTE = /^\/v1\/([^/]+)\/([^/]+)\/?$/;
+const RESOURCE = '/v1/{controller}/{operation}';
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+
+/**
+ * Headers on every response the gateway makes itself: those the proxy puts on all of its own
+ * responses, which the stack's gateway responses and 405 mock integration send too.
+ */
+export const GATEWAY_RESPONSE_HEADERS = COMMON_HEADERS;
+
+// ignoreBOM keeps a leading byte-order mark in the text, as API Gateway hands the body over
+// byte for byte: the proxy, not the gateway, decides what a BOM means.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Where a request target leads, decided as API Gateway decides it. */
+export type RequestTarget =
+  | {
+      /** A catalog operation's resource: authorizer, then the proxy (POST) or 405. */
+      readonly kind: 'route';
+      /** The path with its two segments decoded (and the trailing slash, if sent). */
+      readonly path: string;
+      readonly query: string;
+      readonly controller: string;
+      readonly operation: string;
+    }
+  | {
+      /**
+       * No resource: API Gateway's MISSING_AUTHENTICATION_TOKEN, which the stack answers as
+       * 404 `not_found`. `path` is the path as received.
+       */
+      readonly kind: 'unmatched';
+      readonly path: string;
+      readonly query: string;
+    }
+  | {
+      /** Longer than API Gateway's URL length limit. */
+      readonly kind: 'too-long';
+      readonly path: string;
+      readonly query: string;
+    };
+
+/** One path segment, percent-decoded as UTF-8; `undefined` when it is not valid. */
+const decodeSegment = (segment: string): string | undefined => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
   }
-  return Buffer.concat(chunks);
+};
+
+/**
+ * Routes a request target (`req.url`: path and query, exactly as received).
+ *
+ * The path is split on its literal slashes first and each of the two segments is then
+ * percent-decoded (RFC 3986 §6.2.2.2: `%66ind` is `find`); the decoded names must be a catalog
+ * operation. Anything else can match no resource of the API and is answered 404 `not_found`, as
+ * API Gateway answers a path it has no resource for (its MISSING_AUTHENTICATION_TOKEN response,
+ * which the stack renders as 404 `not_found`; lib/constructs/gateway-responses.ts): a malformed
+ * or non-UTF-8 percent-escape, an encoded slash (`%2F` never splits a segment: how API Gateway
+ * treats it is not documented, so the emulator refuses rather than guesses), NUL, non-ASCII
+ * names, `//` or an empty segment, dot segments (never resolved), a target that is not a path
+ * (`*`) and any long path. The choice is 404 rather than 400 because no request
+ * target can name an operation that the catalog does not hold: the answer does not depend on
+ * how the target is malformed, and a well-formed unknown path gets the same answer. A target
+ * over {@link API_GATEWAY_MAX_URL_LENGTH} is refused before routing with 414.
+ */
+export function resolveTarget(requestTarget: string): RequestTarget {
+  // The absolute form (`http://host/path`, RFC 9112 §3.2.2) names the same path.
+  const origin = ABSOLUTE_FORM.exec(requestTarget)?.[0];
+  const target = origin === undefined ? requestTarget : requestTarget.slice(origin.length) || '/';
+  const mark = target.indexOf('?');
+  const rawPath = mark === -1 ? target : target.slice(0, mark);
+  const query = mark === -1 ? '' : target.slice(mark + 1);
+  if (requestTarget.length > API_GATEWAY_MAX_URL_LENGTH) {
+    return { kind: 'too-long', path: rawPath, query };
+  }
+  const match = ROUTE.exec(rawPath);
+  const controller = match ? decodeSegment(match[1] ?? '') : undefined;
+  const operation = match ? decodeSegment(match[2] ?? '') : undefined;
+  if (
+    controller === undefined ||
+    operation === undefined ||
+    findOperation(controller, operation) === undefined
+  ) {
+    return { kind: 'unmatched', path: rawPath, query };
+  }
+  const trailingSlash = rawPath.endsWith('/') ? '/' : '';
+  return {
+    kind: 'route',
+    path: `/v1/${controller}/${operation}${trailingSlash}`,
+    query,
+    controller,
+    operation,
+  };
 }
 
 /** The `requestContext.identity` of an unauthenticated REST API caller. */
@@ -69,9 +187,16 @@ export function callerIdentity(
   };
 }
 
-/** Turns a Node request into the event API Gateway would send for resource `/v1/{c}/{o}`. */
-export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+/**
+ * Turns a Node request into the event API Gateway would send for resource
+ * `/v1/{controller}/{operation}` (for another target, an event of that path with no resource
+ * match: the emulator never hands such an event to a function).
+ */
+export function toRestEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  target: RequestTarget = resolveTarget(req.url ?? '/'),
+): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -82,12 +207,13 @@ export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxy
   }
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};
-  for (const [key, value] of url.searchParams) {
+  // URLSearchParams leaves a malformed escape as it is instead of throwing.
+  for (const [key, value] of new URLSearchParams(target.query)) {
     query[key] = value;
     multiQuery[key] = [...(multiQuery[key] ?? []), value];
   }
-  const match = ROUTE.exec(url.pathname);
-  const resource = match ? '/v1/{controller}/{operation}' : url.pathname;
+  const route = target.kind === 'route' ? target : undefined;
+  const resource = route ? RESOURCE : target.path;
   const method = req.method ?? 'GET';
   // API Gateway passes text bodies as strings and anything else base64-encoded.
   let text: string | null = null;
@@ -103,18 +229,13 @@ export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxy
   const now = Date.now();
   return {
     resource,
-    path: url.pathname,
+    path: target.path,
     httpMethod: method,
     headers,
     multiValueHeaders,
-    queryStringParameters: url.search ? query : null,
-    multiValueQueryStringParameters: url.search ? multiQuery : null,
-    pathParameters: match
-      ? {
-          controller: decodeURIComponent(match[1] ?? ''),
-          operation: decodeURIComponent(match[2] ?? ''),
-        }
-      : null,
+    queryStringParameters: target.query ? query : null,
+    multiValueQueryStringParameters: target.query ? multiQuery : null,
+    pathParameters: route ? { controller: route.controller, operation: route.operation } : null,
     stageVariables: null,
     body: text,
     isBase64Encoded,
@@ -128,7 +249,7 @@ export function toRestEvent(req: IncomingMessage, body: Buffer): APIGatewayProxy
         req.socket.remoteAddress ?? '127.0.0.1',
         req.headers['user-agent'] ?? null,
       ),
-      path: `/local${url.pathname}`,
+      path: `/local${target.path}`,
       stage: 'local',
       requestId: randomUUID(),
       requestTimeEpoch: now,
@@ -157,30 +278,135 @@ export const lambdaContext = (functionName: string, timeoutMs: number): Context 
   };
 };
 
-const send = (res: ServerResponse, result: APIGatewayProxyResult): void => {
+type BodyRead =
+  | { readonly kind: 'body'; readonly body: Buffer }
+  /** Over the limit; `drained` when every byte of it was read (the connection stays usable). */
+  | { readonly kind: 'too-large'; readonly drained: boolean };
+
+/**
+ * Reads a body up to `limit` bytes. A larger one is not kept: the rest is read and discarded up
+ * to `drainLimit` bytes in all, so the 413 can be answered on a connection with nothing left
+ * unread. Rejects when the client goes away before the end of the body.
+ */
+function readBody(req: IncomingMessage, limit: number, drainLimit: number): Promise<BodyRead> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    const settle = (result: BodyRead | Error) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onGone);
+      req.off('close', onGone);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > drainLimit) {
+        req.pause();
+        settle({ kind: 'too-large', drained: false });
+      } else if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
+      } else {
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = () =>
+      settle(
+        tooLarge
+          ? { kind: 'too-large', drained: true }
+          : { kind: 'body', body: Buffer.concat(chunks) },
+      );
+    const onGone = () => settle(new Error('The client went away before the end of its body'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onGone);
+    req.on('close', onGone);
+  });
+}
+
+/** Whether a value is a response API Gateway can use from a Lambda proxy integration. */
+const isProxyResult = (value: unknown): value is APIGatewayProxyResult => {
+  if (typeof value !== 'object' || value === null) return false;
+  const { statusCode, body } = value as Record<string, unknown>;
+  return (
+    typeof statusCode === 'number' &&
+    Number.isInteger(statusCode) &&
+    statusCode >= 100 &&
+    statusCode <= 599 &&
+    (body === undefined || body === null || typeof body === 'string')
+  );
+};
+
+/** Writes a result; throws (before anything is sent) on headers Node refuses. */
+const send = (
+  res: ServerResponse,
+  result: APIGatewayProxyResult,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): void => {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
     headers[name] = values.map(String);
   }
   const body = result.isBase64Encoded
-    ? Buffer.from(result.body, 'base64')
+    ? Buffer.from(result.body ?? '', 'base64')
     : Buffer.from(result.body ?? '', 'utf8');
-  res.writeHead(result.statusCode, { ...headers, 'content-length': String(body.length) });
+  res.writeHead(result.statusCode, {
+    ...headers,
+    ...extraHeaders,
+    'content-length': String(body.length),
+  });
   res.end(body);
 };
 
-/** A gateway response (not a Lambda's), rendered as the stack's gateway responses render it. */
-const gatewayProblem = (error: ProblemError, requestId: string): APIGatewayProxyResult => {
+/** The problem headers of a gateway response (not a Lambda's). */
+const problemHeaders = (
+  problem: ReturnType<typeof toProblem>,
+  requestId: string,
+): Record<string, string> => ({
+  ...problem.headers,
+  ...GATEWAY_RESPONSE_HEADERS,
+  'content-type': PROBLEM_CONTENT_TYPE,
+  'x-request-id': requestId,
+});
+
+/**
+ * A gateway response (not a Lambda's), rendered as the stack's gateway responses render it;
+ * anything but an exposed {@link ProblemError} renders as a bare 500 `internal`.
+ */
+const gatewayProblem = (error: unknown, requestId: string): APIGatewayProxyResult => {
   const problem = toProblem(error, requestId);
   return {
     statusCode: problem.status,
-    headers: {
-      ...problem.headers,
-      'content-type': PROBLEM_CONTENT_TYPE,
-      'x-request-id': requestId,
-    },
+    headers: problemHeaders(problem, requestId),
     body: JSON.stringify(problem.body),
+  };
+};
+
+/**
+ * A refusal of API Gateway's own that has no response type of its own (an overlong URL, a
+ * request it cannot parse): the stack's DEFAULT_4XX response, `bad_request` with API Gateway's
+ * status and, as that response has no way to name the status, no `status` member.
+ */
+const fallbackRefusal = (status: number, requestId: string): APIGatewayProxyResult => {
+  const problem = toProblem(
+    new ProblemError(
+      status,
+      'bad_request',
+      'Bad request',
+      { detail: 'The request was refused by the gateway.' },
+      true,
+    ),
+    requestId,
+  );
+  const { status: _status, ...body } = problem.body;
+  return {
+    statusCode: status,
+    headers: problemHeaders(problem, requestId),
+    body: JSON.stringify(body),
   };
 };
 
@@ -220,34 +446,95 @@ export interface EmulatorOptions {
   readonly documents?: Readonly<Record<string, () => unknown>>;
   /** Lambda timeout given to handlers through `context.getRemainingTimeInMillis()`. */
   readonly timeoutMs?: number;
+  /** Where the gateway logs the responses it makes itself (default: a logger of its own). */
+  readonly logger?: Logger;
 }
 
 const API_ID = 'local';
 const STAGE = 'local';
+/** The longest path a log line quotes. */
+const LOGGED_PATH_LENGTH = 256;
+
+/** What a response of the gateway itself is, for its log line. */
+interface GatewayResponseLog {
+  readonly requestId: string;
+  /**
+   * The API Gateway response type it stands for (as `$context.error.responseType`), or the
+   * integration that answered (the 405 mock).
+   */
+  readonly responseType: string;
+  readonly method?: string;
+  readonly path?: string;
+  readonly error?: unknown;
+}
 
 /**
  * An HTTP server on loopback that does what API Gateway (REST, Lambda proxy integration, a
- * Lambda TOKEN authorizer on every method) does for ioto-bff: call the authorizer (401 without
- * a token or when it refuses with `Unauthorized`, 503 `authorizer_unavailable` when it fails
- * with any other error, 403 when its policy does not cover the route), cache its policies (not
- * its refusals or failures) per token, pass its context to the proxy, and turn the result into
- * a response. Requests for routes that do not exist reach the proxy unauthenticated, which
- * answers 404/405 as the stack's gateway responses do.
+ * Lambda TOKEN authorizer on every operation's POST method) does for ioto-bff:
+ *
+ * - refuses a body over 10 MB (413), after draining it so the answer arrives;
+ * - answers a target that matches no operation 404 and any other method than POST on an
+ *   operation 405 with `Allow: POST` (the stack's MOCK integration), without a function;
+ * - calls the authorizer (401 without a token or when it refuses with `Unauthorized`, 503
+ *   `authorizer_unavailable` when it fails with any other error, 403 when its policy does not
+ *   cover the route), caches its policies (not its refusals or failures) per token, passes its
+ *   context to the proxy, and turns the result into a response (502 `integration_failed` when
+ *   the proxy throws or answers something API Gateway could not use);
+ * - answers a request Node cannot parse with a problem too, instead of dropping it.
+ *
+ * Every response it makes itself is `application/problem+json` (but the documents), carries
+ * {@link GATEWAY_RESPONSE_HEADERS} and `x-request-id`, and is logged once ("gateway response").
  */
 export function createApiGatewayEmulator(options: EmulatorOptions): Server {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const cacheMs = (options.authorizerCacheSeconds ?? 300) * 1000;
   const cache = new Map<string, { result: APIGatewayAuthorizerResult; expires: number }>();
+  const logger = (options.logger ?? new Logger({ serviceName: SERVICE_NAME })).createChild();
+  /** Sockets with a response under way: a parse error there cannot be answered. */
+  const busy = new WeakSet<Duplex>();
+  /** Sockets whose parse error was answered: Node may report the same socket again. */
+  const refused = new WeakSet<Duplex>();
+
+  const logResponse = (status: number, code: string, entry: GatewayResponseLog): void => {
+    logger.setCorrelationId(entry.requestId);
+    const attributes = {
+      status,
+      code,
+      responseType: entry.responseType,
+      ...(entry.method !== undefined && { method: entry.method }),
+      ...(entry.path !== undefined && { path: entry.path.slice(0, LOGGED_PATH_LENGTH) }),
+      ...(entry.error !== undefined && { error: entry.error }),
+    };
+    if (status >= 500) logger.error('gateway response', attributes);
+    else logger.info('gateway response', attributes);
+  };
+
+  /** Sends and logs a response of the gateway itself. */
+  const answer = (
+    res: ServerResponse,
+    result: APIGatewayProxyResult,
+    entry: GatewayResponseLog,
+    extraHeaders: Readonly<Record<string, string>> = {},
+  ): void => {
+    const code = (JSON.parse(result.body) as { code?: string }).code ?? 'unknown';
+    logResponse(result.statusCode, code, entry);
+    send(res, result, extraHeaders);
+  };
 
   const authorize = async (
     event: APIGatewayProxyEvent,
+    route: Extract<RequestTarget, { kind: 'route' }>,
     requestId: string,
-  ): Promise<APIGatewayProxyResult | undefined> => {
+  ): Promise<{ result: APIGatewayProxyResult; responseType: string } | undefined> => {
     const token = headerValue(event.headers, 'authorization');
     // API Gateway answers 401 itself when the identity source is missing.
-    if (token === undefined || token.trim() === '')
-      return gatewayProblem(new UnauthorizedError(), requestId);
-    const methodArn = `arn:aws:execute-api:local:000000000000:${API_ID}/${STAGE}/${event.httpMethod}${event.path}`;
+    if (token === undefined || token.trim() === '') {
+      return {
+        result: gatewayProblem(new UnauthorizedError(), requestId),
+        responseType: 'UNAUTHORIZED',
+      };
+    }
+    const methodArn = `arn:aws:execute-api:local:000000000000:${API_ID}/${STAGE}/${event.httpMethod}/v1/${route.controller}/${route.operation}`;
     let cached = cache.get(token);
     if (cached === undefined || cached.expires <= Date.now()) {
       try {
@@ -264,12 +551,22 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
         // cached: only a policy is.
         const message = error instanceof Error ? error.message : String(error);
         return message === 'Unauthorized'
-          ? gatewayProblem(new UnauthorizedError(), requestId)
-          : gatewayProblem(new AuthorizerUnavailableError(), requestId);
+          ? {
+              result: gatewayProblem(new UnauthorizedError(), requestId),
+              responseType: 'UNAUTHORIZED',
+            }
+          : {
+              result: gatewayProblem(new AuthorizerUnavailableError(), requestId),
+              responseType: 'AUTHORIZER_FAILURE',
+            };
       }
     }
-    if (!policyAllows(cached.result, methodArn))
-      return gatewayProblem(new ForbiddenError(), requestId);
+    if (!policyAllows(cached.result, methodArn)) {
+      return {
+        result: gatewayProblem(new ForbiddenError(), requestId),
+        responseType: 'ACCESS_DENIED',
+      };
+    }
     event.requestContext.authorizer = {
       principalId: cached.result.principalId,
       integrationLatency: 0,
@@ -278,41 +575,183 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
     return undefined;
   };
 
-  return createServer((req, res) => {
-    void (async () => {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      const document = req.method === 'GET' ? options.documents?.[path] : undefined;
-      if (document !== undefined) {
-        send(res, {
-          statusCode: 200,
-          headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' },
-          body: JSON.stringify(document()),
-        });
-        return;
-      }
-      const body = await readBody(req, API_GATEWAY_MAX_PAYLOAD);
-      if (body === undefined) {
-        send(res, gatewayProblem(new PayloadTooLargeError(API_GATEWAY_MAX_PAYLOAD), randomUUID()));
-        req.destroy();
-        return;
-      }
-      const event = toRestEvent(req, body);
-      const requestId = requestIdOf(event);
-      const match = ROUTE.exec(event.path);
-      const isRoute =
-        event.httpMethod === 'POST' &&
-        match !== null &&
-        findOperation(match[1] ?? '', match[2] ?? '') !== undefined;
-      const refusal = isRoute ? await authorize(event, requestId) : undefined;
-      const result =
-        refusal ??
-        (await options
-          .proxy(event, lambdaContext('ioto-bff-proxy', timeoutMs))
-          .catch(() => gatewayProblem(new IntegrationFailedError(), requestId)));
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const read = await readBody(req, API_GATEWAY_MAX_PAYLOAD, OVERSIZED_BODY_DRAIN_LIMIT);
+    const target = resolveTarget(req.url ?? '/');
+    const event = toRestEvent(req, read.kind === 'body' ? read.body : Buffer.alloc(0), target);
+    // The responses the gateway makes itself carry its own request id, as the stack's gateway
+    // responses do (`$context.requestId`); only the proxy keeps a well-formed inbound id.
+    const requestId = event.requestContext.requestId;
+    const entry = { requestId, method: event.httpMethod, path: target.path };
+
+    if (read.kind === 'too-large') {
+      // A body that was not read to its end leaves the connection unusable: close it once the
+      // answer is flushed (Node ends the socket after a `Connection: close` response).
+      answer(
+        res,
+        gatewayProblem(new PayloadTooLargeError(API_GATEWAY_MAX_PAYLOAD), requestId),
+        { ...entry, responseType: 'REQUEST_TOO_LARGE' },
+        read.drained ? {} : { connection: 'close' },
+      );
+      return;
+    }
+    const document = event.httpMethod === 'GET' ? options.documents?.[target.path] : undefined;
+    if (document !== undefined) {
+      send(res, {
+        statusCode: 200,
+        headers: {
+          'content-type': 'application/json',
+          ...GATEWAY_RESPONSE_HEADERS,
+          'x-request-id': requestId,
+        },
+        body: JSON.stringify(document()),
+      });
+      return;
+    }
+    if (target.kind === 'too-long') {
+      answer(res, fallbackRefusal(414, requestId), { ...entry, responseType: 'DEFAULT_4XX' });
+      return;
+    }
+    if (target.kind === 'unmatched') {
+      answer(res, gatewayProblem(new NotFoundError(), requestId), {
+        ...entry,
+        responseType: 'MISSING_AUTHENTICATION_TOKEN',
+      });
+      return;
+    }
+    if (event.httpMethod !== 'POST') {
+      // The stack's ANY method on every operation: a MOCK integration, no authorizer.
+      answer(res, gatewayProblem(new MethodNotAllowedError(), requestId), {
+        ...entry,
+        responseType: 'MOCK_INTEGRATION',
+      });
+      return;
+    }
+    const refusal = await authorize(event, target, requestId);
+    if (refusal !== undefined) {
+      answer(res, refusal.result, { ...entry, responseType: refusal.responseType });
+      return;
+    }
+    let result: unknown;
+    try {
+      result = await options.proxy(event, lambdaContext('ioto-bff-proxy', timeoutMs));
+    } catch (error) {
+      answer(res, gatewayProblem(new IntegrationFailedError(), requestId), {
+        ...entry,
+        responseType: 'INTEGRATION_FAILURE',
+        error,
+      });
+      return;
+    }
+    try {
+      if (!isProxyResult(result)) throw new Error('Malformed Lambda proxy response');
       send(res, result);
-    })().catch(() => res.destroy());
+    } catch (error) {
+      // API Gateway answers 502 to a proxy response it cannot use (no status code, a body that
+      // is not a string, headers HTTP cannot carry).
+      if (res.headersSent) throw error;
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      answer(res, gatewayProblem(new IntegrationFailedError(), requestId), {
+        ...entry,
+        responseType: 'INTEGRATION_FAILURE',
+        error,
+      });
+    }
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    busy.add(req.socket);
+    res.once('close', () => busy.delete(req.socket));
+    handle(req, res).catch((error: unknown) => {
+      if (req.destroyed && !req.complete) {
+        // The client went away mid-body: nobody is left to answer.
+        res.destroy();
+        return;
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // A bug of the emulator: still an answer, never a dropped connection.
+      const requestId = randomUUID();
+      answer(res, gatewayProblem(error, requestId), {
+        requestId,
+        responseType: 'DEFAULT_5XX',
+        method: req.method ?? '',
+        path: resolveTarget(req.url ?? '/').path,
+        error,
+      });
+    });
+  };
+
+  const server = createServer();
+  server.on('request', onRequest);
+  // `Expect: 100-continue` with a declared body over the limit: refused before it is sent, so
+  // the connection can be closed at once. Any other request is told to go on.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > API_GATEWAY_MAX_PAYLOAD) {
+      busy.add(req.socket);
+      res.once('close', () => busy.delete(req.socket));
+      const target = resolveTarget(req.url ?? '/');
+      const requestId = randomUUID();
+      answer(
+        res,
+        gatewayProblem(new PayloadTooLargeError(API_GATEWAY_MAX_PAYLOAD), requestId),
+        {
+          requestId,
+          responseType: 'REQUEST_TOO_LARGE',
+          method: req.method ?? '',
+          path: target.path,
+        },
+        { connection: 'close' },
+      );
+      return;
+    }
+    res.writeContinue();
+    onRequest(req, res);
   });
+  // A request Node's parser refuses (bytes HTTP does not allow in a target, headers over Node's
+  // limit, a header timeout) gets a problem too, written on the socket as Node would write its
+  // own bare answer, then the connection ends.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (refused.has(socket)) return;
+    refused.add(socket);
+    if (error.code === 'ECONNRESET' || !socket.writable || busy.has(socket)) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 431
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
+    const requestId = randomUUID();
+    const result = fallbackRefusal(status, requestId);
+    logResponse(status, 'bad_request', {
+      requestId,
+      responseType: 'DEFAULT_4XX',
+      error: error.code ?? error.message,
+    });
+    const body = Buffer.from(result.body, 'utf8');
+    const head = [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+      ...Object.entries(result.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+      `content-length: ${body.length}`,
+      'connection: close',
+      '',
+      '',
+    ].join('\r\n');
+    // Whatever the client still sends is read and dropped while the answer goes out, so the
+    // close does not turn into a reset; a client that never closes is cut off.
+    socket.resume();
+    socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    setTimeout(() => socket.destroy(), 2_000).unref();
+  });
+  return server;
 }
+
 /** Listens on 127.0.0.1 only and returns the base URL. */
 export async function listenOnLoopback(server: Server, port: number): Promise<string> {
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { int, object, string } from 'zod';
 import { iotoAuthScheme, iotoEndpoint } from '../../lambda/config/env';
+import { iotoOrigin } from '../../lambda/config/origin';
 import { checkLimitVariables, proxyLimitVariablesShape } from '../../lambda/config/settings';
 
 /** A TCP port from the environment, or its default when unset. */
@@ -19,6 +20,7 @@ const port = (fallback: number) =>
 export const localGatewayEnvSchema = object({
   IOTO_ENDPOINT: iotoEndpoint.optional(),
   IOTO_AUTH_SCHEME: iotoAuthScheme,
+  IOTO_ORIGIN: iotoOrigin.optional(),
   ...proxyLimitVariablesShape,
   IOTO_TOKEN: string().min(1).optional(),
   IOTO_TOKEN_FILE: string().min(1).optional(),

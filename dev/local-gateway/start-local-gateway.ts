@@ -142,6 +142,7 @@ export async function startLocalGateway(
     },
     authorizerCacheSeconds: options.authorizerCacheSeconds ?? 300,
     documents: { '/.well-known/jwks.json': () => jwksOf(issuerKey) },
+    logger,
   });
   let url: string;
   try {

@@ -68,6 +68,8 @@ export const actionOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'write',
     mutates: true,
+    // `{error?, name, context}`: the agent treats `error` as the action's failure (§3.2).
+    errorInBody: true,
     // Granted by action name (the partner's `actions`). The context is free-form and is what the
     // action acts on (the docs' example names a device in it): its account is set to the
     // partner's, and every device in it must be the partner's.

@@ -104,6 +104,8 @@ export const deviceOperations: readonly OperationDefinition[] = [
     retrySafe: false,
     sensitivity: 'credential',
     mutates: true,
+    // `{..., error?, delay?}`: `delay` seconds until a block for excessive I/O lifts (§3.5).
+    errorInBody: true,
     scope: { devices: [['id']] },
   },
   {

@@ -108,6 +108,12 @@ export interface OperationDefinition {
    */
   readonly mutates: boolean;
   readonly scope: OperationScope;
+  /**
+   * Ioto may report a failure of this operation inside a JSON answer, as `{error}` (with `delay`
+   * seconds when it asks the caller to wait), whatever the status (docs/ioto-api.md §2.8, open
+   * question §10.5). Such an answer is a failure for the partner, never a 200.
+   */
+  readonly errorInBody?: true;
   /** Set when the operation is offered over REST by translation (Store over Generic). */
   readonly upstream?: UpstreamTranslation;
 }

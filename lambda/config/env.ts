@@ -1,5 +1,6 @@
 import { object, string, url, type ZodType, enum as zodEnum } from 'zod';
 import { describeIssues } from './issues';
+import { iotoOrigin } from './origin';
 import { checkLimitVariables, proxyLimitVariablesShape } from './settings';
 
 /**
@@ -44,6 +45,7 @@ const accessConfigLocation = {
 export const awsProxyEnvSchema = object({
   IOTO_ENDPOINT: iotoEndpoint,
   IOTO_AUTH_SCHEME: iotoAuthScheme,
+  IOTO_ORIGIN: iotoOrigin.optional(),
   ...proxyLimitVariablesShape,
   IOTO_TOKEN_SECRET_ID: string().min(1),
   PAGE_TOKEN_SECRET_ID: string().min(1),

@@ -17,7 +17,10 @@ const access = appConfigAccess(
   new AppConfigProvider({
     application: env.ACCESS_CONFIG_APPLICATION,
     environment: env.ACCESS_CONFIG_ENVIRONMENT,
-    awsSdkV3Client: new AppConfigDataClient({}),
+    // Bounded, so a hung AppConfig fails the authorization in time (503), not the function.
+    awsSdkV3Client: new AppConfigDataClient({
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    }),
   }),
   env.ACCESS_CONFIG_PROFILE,
 );

@@ -18,8 +18,15 @@ import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
  */
 const env = readEnv(awsProxyEnvSchema);
 const tracer = new Tracer();
+/**
+ * AWS calls the proxy makes before it can answer: bounded, so a hung connection to Secrets
+ * Manager or AppConfig surfaces as a 503 while the function still has time, not as a Lambda
+ * timeout (the SDK's own retries, 3 attempts, apply on top).
+ */
+const AWS_CALL_TIMEOUTS = { requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } };
+
 const secrets = new SecretsProvider({
-  awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})),
+  awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient(AWS_CALL_TIMEOUTS)),
 });
 
 export const handler = createProxyHandler({
@@ -40,7 +47,7 @@ export const handler = createProxyHandler({
       new AppConfigProvider({
         application: env.ACCESS_CONFIG_APPLICATION,
         environment: env.ACCESS_CONFIG_ENVIRONMENT,
-        awsSdkV3Client: tracer.captureAWSv3Client(new AppConfigDataClient({})),
+        awsSdkV3Client: tracer.captureAWSv3Client(new AppConfigDataClient(AWS_CALL_TIMEOUTS)),
       }),
       env.ACCESS_CONFIG_PROFILE,
     ),

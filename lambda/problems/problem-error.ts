@@ -328,3 +328,19 @@ export class IntegrationFailedError extends ProblemError {
     );
   }
 }
+
+/**
+ * Ioto answered that the operation itself failed (an automated action that failed, a device
+ * that could not be provisioned), in the body of its answer: a failure, never a 200.
+ */
+export class UpstreamFailedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      502,
+      'upstream_failed',
+      'Failed in Ioto',
+      { detail: 'Ioto reports that the operation failed.', ...options },
+      true,
+    );
+  }
+}

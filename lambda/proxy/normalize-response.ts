@@ -1,6 +1,11 @@
 import type { ResponseKind } from '../catalog/types';
 import type { UpstreamCursor } from '../paging/upstream-query';
-import { UpstreamError } from '../problems/problem-error';
+import {
+  UpstreamError,
+  UpstreamFailedError,
+  UpstreamThrottledError,
+} from '../problems/problem-error';
+import { retryDelayOf, upstreamMessage } from '../upstream/upstream-message';
 
 /** The partner-facing data of one Ioto reply, before page tokens are sealed. */
 export interface NormalizedReply {
@@ -88,4 +93,42 @@ export function normalizeReply(
   // record: one object, or null when Ioto found nothing.
   if (data !== null && !isPlainObject(data)) throw unexpected('expected a record');
   return { data };
+}
+
+/**
+ * For operations that report failures inside their answer (`errorInBody` in the catalog): an
+ * answer holding an `error` is the operation's failure, whatever its status, and becomes a
+ * problem: 503 with `Retry-After` when Ioto gives a `delay` to wait, else 502 `upstream_failed`,
+ * each with Ioto's message cleaned and bounded (the Ioto client never lets an answer that
+ * quotes its token this far).
+ */
+export function failureInReply(reply: {
+  readonly contentType: string;
+  readonly text: string;
+}): UpstreamThrottledError | UpstreamFailedError | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(reply.text);
+  } catch {
+    return undefined;
+  }
+  const envelope = isEnvelope(value) ? value.data : value;
+  if (!isPlainObject(envelope) || envelope.error === undefined || envelope.error === null) {
+    return undefined;
+  }
+  const body = JSON.stringify(envelope);
+  const message = upstreamMessage(body, 'application/json', '');
+  const cause = new Error('Ioto reported a failure in a 2xx answer');
+  const delay = retryDelayOf(body, 'application/json');
+  if (delay !== undefined) {
+    return new UpstreamThrottledError({
+      headers: { 'retry-after': String(delay) },
+      ...(message !== undefined && { detail: `Ioto asks to wait: ${message}` }),
+      cause,
+    });
+  }
+  return new UpstreamFailedError({
+    ...(message !== undefined && { detail: `Ioto reports that the operation failed: ${message}` }),
+    cause,
+  });
 }

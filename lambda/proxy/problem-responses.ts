@@ -10,8 +10,11 @@ export interface ProblemResponsesOptions {
   readonly metrics: Metrics;
 }
 
-/** Headers on every response, success or problem. */
-const COMMON_HEADERS = {
+/**
+ * Headers on every response, success or problem; the local gateway puts the same on the
+ * responses it makes itself, as the stack's gateway responses do.
+ */
+export const COMMON_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 } as const;

@@ -7,7 +7,7 @@ import { hashRequestFields, type PageTokenSealer } from '../paging/page-token-se
 import type { UpstreamCursor, UpstreamQuery } from '../paging/upstream-query';
 import { UpstreamTimeoutError } from '../problems/problem-error';
 import type { IotoClient } from '../upstream/ioto-client';
-import { normalizeReply } from './normalize-response';
+import { failureInReply, normalizeReply } from './normalize-response';
 import { parseJsonBody, resolveOperation } from './parse-request';
 import type { RequestValidator } from './validate-request';
 
@@ -85,6 +85,7 @@ export function createProxyCore(deps: ProxyDependencies) {
         query,
         retrySafe: definition.retrySafe,
         signal,
+        ...(definition.errorInBody && { errorInBody: true }),
       })
       .catch((error: unknown) => {
         throw deps.policy.conceal(call, error);
@@ -98,6 +99,10 @@ export function createProxyCore(deps: ProxyDependencies) {
       upstreamMs: Date.now() - started,
     });
 
+    if (definition.errorInBody) {
+      const failure = failureInReply(reply);
+      if (failure !== undefined) throw failure;
+    }
     const normalized = normalizeReply(definition.response, definition.paged, reply);
     const data = deps.policy.filter(call, normalized.data);
     const seal = (cursor: UpstreamCursor | undefined, direction: 'next' | 'prev') =>

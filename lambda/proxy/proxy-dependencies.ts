@@ -9,6 +9,7 @@ import {
   PageTokenUnavailableError,
   ProblemError,
 } from '../problems/problem-error';
+import type { Transport } from '../upstream/http-transport';
 import { type AuthScheme, IotoClient } from '../upstream/ioto-client';
 import { CachingTokenProvider, type TokenSource } from '../upstream/token-provider';
 import type { ProxyDependencies } from './proxy-core';
@@ -18,16 +19,23 @@ import { createRequestValidator } from './validate-request';
 export interface ProxySettings {
   readonly endpoint: URL;
   readonly authScheme: AuthScheme;
+  /** The `Origin` header for Ioto, when the cloud wants one. */
+  readonly origin?: string | undefined;
   readonly limits: ProxyLimits;
 }
 
 /** The proxy settings of a parsed environment (the deployed and the local one alike). */
 export function proxySettingsOf(
-  env: { readonly IOTO_ENDPOINT: URL; readonly IOTO_AUTH_SCHEME: AuthScheme } & ProxyLimitVariables,
+  env: {
+    readonly IOTO_ENDPOINT: URL;
+    readonly IOTO_AUTH_SCHEME: AuthScheme;
+    readonly IOTO_ORIGIN?: string | undefined;
+  } & ProxyLimitVariables,
 ): ProxySettings {
   return {
     endpoint: env.IOTO_ENDPOINT,
     authScheme: env.IOTO_AUTH_SCHEME,
+    ...(env.IOTO_ORIGIN !== undefined && { origin: env.IOTO_ORIGIN }),
     limits: fromEnvironment(env),
   };
 }
@@ -39,7 +47,8 @@ export interface ProxyWiring {
   readonly logger: Logger;
   /** Partners, their grants and scopes, asked again on every request (it is cached). */
   readonly access: AccessSource;
-  readonly fetch?: typeof fetch;
+  /** @default Node's HTTP client */
+  readonly transport?: Transport;
 }
 
 /** Builds the proxy's dependencies from settings; the sources of secrets are the caller's. */
@@ -57,7 +66,8 @@ export function buildProxyDependencies(
     deadlineMs: limits.upstreamTimeoutMs,
     maxResponseBytes: limits.upstreamMaxResponseBytes,
     retryBaseDelayMs: limits.upstreamRetryBaseDelayMs,
-    ...(wiring.fetch && { fetch: wiring.fetch }),
+    ...(settings.origin !== undefined && { origin: settings.origin }),
+    ...(wiring.transport && { transport: wiring.transport }),
   });
   // The directory holds the partners of the latest access configuration; every request
   // refreshes it first (a cached read, see AccessSource).

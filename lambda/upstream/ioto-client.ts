@@ -3,11 +3,19 @@ import {
   ProblemError,
   UpstreamAuthFailedError,
   UpstreamError,
+  UpstreamFailedError,
   UpstreamRejectedError,
   UpstreamThrottledError,
   UpstreamTimeoutError,
 } from '../problems/problem-error';
+import {
+  BodyTooLargeError,
+  nodeTransport,
+  type Transport,
+  type TransportResponse,
+} from './http-transport';
 import type { TokenProvider } from './token-provider';
+import { retryDelayOf, upstreamMessage } from './upstream-message';
 
 /** How the CloudAPI token is written in `Authorization` (docs/ioto-api.md §2.2, open question §10.7). */
 export type AuthScheme = 'raw' | 'bearer';
@@ -27,7 +35,14 @@ export interface IotoClientOptions {
   readonly maxResponseBytes: number;
   /** Upper bound of the full-jitter pause before the single retry. */
   readonly retryBaseDelayMs: number;
-  readonly fetch?: typeof fetch;
+  /**
+   * The `Origin` header sent with every call: the older Ioto overview asks for it on every
+   * request (docs/ioto-api.md §2.2); the newer pages only for login tokens.
+   * @default no `Origin` header
+   */
+  readonly origin?: string;
+  /** @default Node's HTTP client ({@link nodeTransport}) */
+  readonly transport?: Transport;
   readonly random?: () => number;
 }
 
@@ -44,6 +59,11 @@ export interface UpstreamCall {
    * @default a deadline of `deadlineMs` for this call alone
    */
   readonly signal?: AbortSignal;
+  /**
+   * The operation reports its own failures as `{error}` in a JSON answer (catalog
+   * `errorInBody`): such an error answer is the operation's failure, not a refused request.
+   */
+  readonly errorInBody?: boolean;
 }
 
 /** A successful (2xx) Ioto reply, body as text: the normalizer decides what it may contain. */
@@ -59,8 +79,14 @@ export interface UpstreamOutcome {
   readonly tokenRefreshed: boolean;
 }
 
-/** Ioto error text shown to partners must be short, printable prose (docs/ioto-api.md §2.8). */
-const SAFE_UPSTREAM_TEXT = /^[\p{L}\p{N} .,:;'"()_\-/#@!?]{1,200}$/u;
+/** How much of an error answer is read to find its message. */
+const ERROR_BODY_BYTES = 4096;
+
+/**
+ * What the proxy calls itself in `User-Agent`: its name and version (kept equal to package.json
+ * by a test).
+ */
+export const USER_AGENT = 'ioto-bff/0.1.0';
 
 /** A route segment as Ioto spells controllers and operations: never taken raw from a client. */
 const SEGMENT = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
@@ -76,13 +102,13 @@ class RetryableFailure extends Error {}
  */
 export class IotoClient {
   readonly #options: IotoClientOptions;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
   readonly #random: () => number;
   readonly #base: string;
 
   constructor(options: IotoClientOptions) {
     this.#options = options;
-    this.#fetch = options.fetch ?? fetch;
+    this.#transport = options.transport ?? nodeTransport;
     this.#random = options.random ?? Math.random;
     this.#base = options.endpoint.href.replace(/\/+$/, '');
   }
@@ -98,7 +124,9 @@ export class IotoClient {
     const payload = JSON.stringify(call.body);
     const signal = call.signal ?? AbortSignal.timeout(this.#options.deadlineMs);
     if (signal.aborted) throw new UpstreamTimeoutError({ cause: signal.reason });
-    let token = await this.#options.tokens.getToken();
+    // The token read shares the deadline: a slow Secrets Manager ends the wait on time (the
+    // read itself goes on and fills the cache for the next request).
+    let token = await withinDeadline(this.#options.tokens.getToken(), signal);
     let attempts = 0;
     let retried = false;
     let tokenRefreshed = false;
@@ -106,7 +134,7 @@ export class IotoClient {
     for (;;) {
       attempts += 1;
       try {
-        const reply = await this.#send(url, payload, token, signal);
+        const reply = await this.#send(url, payload, token, signal, call.errorInBody === true);
         if (reply.status === 401 || reply.status === 403) {
           if (tokenRefreshed) {
             throw new UpstreamAuthFailedError({
@@ -114,7 +142,7 @@ export class IotoClient {
             });
           }
           tokenRefreshed = true;
-          token = await this.#options.tokens.refreshToken(token);
+          token = await withinDeadline(this.#options.tokens.refreshToken(token), signal);
           continue;
         }
         return { ...reply, attempts, tokenRefreshed };
@@ -128,85 +156,96 @@ export class IotoClient {
     }
   }
 
+  /** Exactly the headers Ioto gets (HTTP itself adds host, content-length and connection). */
+  #headers(token: string): Record<string, string> {
+    return {
+      accept: 'application/json',
+      authorization: this.#options.authScheme === 'bearer' ? `bearer ${token}` : token,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      ...(this.#options.origin !== undefined && { origin: this.#options.origin }),
+    };
+  }
+
   async #send(
     url: string,
     payload: string,
     token: string,
     signal: AbortSignal,
+    errorInBody: boolean,
   ): Promise<UpstreamReply> {
-    let response: Response;
+    let response: TransportResponse;
     try {
-      response = await this.#fetch(url, {
-        method: 'POST',
-        headers: {
-          accept: 'application/json',
-          authorization: this.#options.authScheme === 'bearer' ? `bearer ${token}` : token,
-          'content-type': 'application/json',
-          'user-agent': 'ioto-bff',
-        },
+      response = await this.#transport(new URL(url), {
+        headers: this.#headers(token),
         body: payload,
-        redirect: 'manual',
         signal,
       });
     } catch (error) {
       throw new RetryableFailure('Ioto could not be reached', { cause: error });
     }
     const status = response.status;
+    const contentType = response.header('content-type') ?? '';
+    // The status, and never the body, explains a failure in the log (through the cause).
+    const answered = new Error(`Ioto answered ${status}`);
     if (status === 401 || status === 403) {
-      await response.body?.cancel();
+      response.discard();
       return { status, contentType: '', text: '' };
     }
     if (status >= 500) {
-      await response.body?.cancel();
-      throw new RetryableFailure(`Ioto answered ${status}`);
+      response.discard();
+      throw new RetryableFailure(answered.message);
     }
-    if (status === 429) {
-      await response.body?.cancel();
-      throw new UpstreamThrottledError();
-    }
-    const contentType = response.headers.get('content-type') ?? '';
-    if (status === 400) {
-      const text = await this.#readCapped(response, 4096).catch(() => '');
-      throw new UpstreamRejectedError(safeRejection(text, contentType, token));
+    if (status === 429 || status === 400 || status === 409 || status === 422) {
+      const text = await this.#read(response, ERROR_BODY_BYTES).catch(() => '');
+      const message = upstreamMessage(text, contentType, token);
+      // Ioto asks to wait (a 429, or `{error, delay}` as device/provision answers): a 503 that
+      // says how long, with Ioto's reason.
+      const delay = retryDelayOf(text, contentType);
+      if (status === 429 || delay !== undefined) {
+        throw new UpstreamThrottledError({
+          headers: { 'retry-after': String(delay ?? 1) },
+          ...(message !== undefined && { detail: `Ioto asks to wait: ${message}` }),
+          cause: answered,
+        });
+      }
+      // An operation that reports its failures as `{error}` (an automated action that failed):
+      // the operation failed, whatever the status it came with.
+      if (errorInBody && /\bjson\b/i.test(contentType) && message !== undefined) {
+        throw new UpstreamFailedError({
+          detail: `Ioto reports that the operation failed: ${message}`,
+          cause: answered,
+        });
+      }
+      // The request was refused as it stands (bad input, a conflict with the data, a rule of
+      // Ioto's): the partner's to fix, so a 400 with Ioto's message when it has one.
+      throw new UpstreamRejectedError({
+        ...(message !== undefined && { detail: `Ioto rejected the request: ${message}` }),
+        cause: answered,
+      });
     }
     if (status < 200 || status >= 300) {
-      // 3xx (redirects are refused), 404 and other 4xx: our configuration or Ioto is wrong.
-      await response.body?.cancel();
-      throw new UpstreamError({ cause: new Error(`Ioto answered ${status}`) });
+      // 3xx (redirects are never followed), 404, 405 and other 4xx Ioto does not document: the
+      // configured endpoint or Ioto is wrong, not the partner's request.
+      response.discard();
+      throw new UpstreamError({ cause: answered });
     }
-    const text = await this.#readCapped(response, this.#options.maxResponseBytes);
+    const text = await this.#read(response, this.#options.maxResponseBytes);
+    // An answer that quotes the gateway's own credential is never passed on, in any form.
+    if (token !== '' && text.includes(token)) {
+      throw new UpstreamError({ cause: new Error('Ioto echoed the CloudAPI token in its answer') });
+    }
     return { status, contentType, text };
   }
 
-  /** Reads at most `limit` bytes, and aborts the transfer as soon as the reply is larger. */
-  async #readCapped(response: Response, limit: number): Promise<string> {
-    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (declared > limit) {
-      await response.body?.cancel();
-      throw new UpstreamError({
-        cause: new Error(`Ioto reply of ${declared} bytes is over the cap`),
-      });
-    }
-    if (response.body === null) return '';
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
+  /** The body as text, at most `limit` bytes: larger is an upstream error, cut off a retry. */
+  async #read(response: TransportResponse, limit: number): Promise<string> {
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > limit) {
-          await reader.cancel();
-          throw new UpstreamError({ cause: new Error('Ioto reply is over the size cap') });
-        }
-        chunks.push(value);
-      }
+      return (await response.read(limit)).toString('utf8');
     } catch (error) {
-      if (error instanceof ProblemError) throw error;
+      if (error instanceof BodyTooLargeError) throw new UpstreamError({ cause: error });
       throw new RetryableFailure('Ioto reply was cut off', { cause: error });
     }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   #pause(signal: AbortSignal): Promise<void> {
@@ -225,19 +264,24 @@ export class IotoClient {
   }
 }
 
-/** Ioto's 400 text is passed on only when it is short, plain prose; otherwise a generic detail. */
-function safeRejection(
-  text: string,
-  contentType: string,
-  token: string,
-): { detail: string } | undefined {
-  const trimmed = text.trim();
-  if (
-    !contentType.toLowerCase().startsWith('text/plain') ||
-    !SAFE_UPSTREAM_TEXT.test(trimmed) ||
-    trimmed.includes(token)
-  ) {
-    return undefined;
-  }
-  return { detail: `Ioto rejected the request: ${trimmed}` };
+/**
+ * `work`, or a 504 `upstream_timeout` as soon as `signal` aborts, whichever comes first; `work`
+ * itself is not cancelled (a token read that outlives the request still fills the cache).
+ */
+function withinDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new UpstreamTimeoutError({ cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new UpstreamTimeoutError({ cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

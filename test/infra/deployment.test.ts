@@ -337,6 +337,34 @@ describe('safe rollouts', () => {
   });
 });
 
+describe('the Origin header for Ioto', () => {
+  it('reaches the proxy as IOTO_ORIGIN when configured, and is absent otherwise', () => {
+    const origin = 'https://app.example.com';
+    const withOrigin = synthesize(
+      configWith({ ioto: { endpoint: 'https://ioto.example.com', origin } }),
+    ).template;
+    withOrigin.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ IOTO_ORIGIN: origin }) },
+    });
+    expect(JSON.stringify(parent.toJSON())).not.toContain('IOTO_ORIGIN');
+  });
+
+  it('refuses an origin that is not an https origin, naming the field', () => {
+    for (const origin of [
+      'http://app.example.com',
+      'https://app.example.com/',
+      'https://a.example/x',
+    ]) {
+      expect(() =>
+        parseDeploymentConfig({
+          ...SAMPLE_CONFIG,
+          ioto: { endpoint: 'https://i.example', origin },
+        }),
+      ).toThrow(/ioto\.origin/);
+    }
+  });
+});
+
 describe('the Ioto token secret', () => {
   it('is encrypted with a rotated, retained customer managed key the proxy decrypts through Secrets Manager only', () => {
     const [[keyId, key] = ['', undefined]] = ofType(parent, 'AWS::KMS::Key').filter(([id]) =>

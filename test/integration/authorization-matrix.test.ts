@@ -1,8 +1,7 @@
-import { SEED } from '../../dev/ioto-simulator';
+import { SEED, sampleRequests } from '../../dev/ioto-simulator';
 import { grantedOperations } from '../../lambda/auth/partner-directory';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import { devAccessConfig } from '../support/access-fixtures';
-import { sampleRequests } from '../support/sample-requests';
 import { type Rig, startRig } from './gateway-harness';
 
 /**

@@ -63,12 +63,20 @@ export async function startRig(access: AccessConfig, defaultPartner: string) {
   );
   const tokens: string[] = [];
 
-  const gatewayFor = async (options: { tokenSource?: TokenSource; logger?: Logger } = {}) => {
+  const gatewayFor = async (
+    options: {
+      tokenSource?: TokenSource;
+      logger?: Logger;
+      /** More environment variables of the local gateway (IOTO_ORIGIN, IOTO_AUTH_SCHEME...). */
+      env?: Readonly<Record<string, string>>;
+    } = {},
+  ) => {
     const env = readEnv(localGatewayEnvSchema, {
       ...TEST_ENV,
       IOTO_ENDPOINT: simulator.endpoint,
       IOTO_TOKEN_FILE: '/nonexistent/the-secret-source-is-used-instead',
       PORT: '0',
+      ...options.env,
     });
     const gateway = await startLocalGateway({
       env,
@@ -92,15 +100,7 @@ export async function startRig(access: AccessConfig, defaultPartner: string) {
 
   /** POSTs (or sends `init`) to the gateway and records the whole response. */
   const send = async (base: string, path: string, init: RequestInit): Promise<CallResult> => {
-    const response = await fetch(`${base}${path}`, init);
-    const text = await response.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // Kept as text: the caller asserts on status and headers.
-    }
-    const result = { status: response.status, headers: response.headers, text, body };
+    const result = await callResultOf(await fetch(`${base}${path}`, init));
     responses.push(result);
     return result;
   };
@@ -143,3 +143,15 @@ export async function startRig(access: AccessConfig, defaultPartner: string) {
 }
 
 export type Rig = Awaited<ReturnType<typeof startRig>>;
+
+/** A whole response: status, headers, text, and the body parsed when it is a JSON object. */
+export async function callResultOf(response: Response): Promise<CallResult> {
+  const text = await response.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Kept as text: the caller asserts on status and headers.
+  }
+  return { status: response.status, headers: response.headers, text, body };
+}

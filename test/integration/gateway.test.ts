@@ -1,10 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { SEED } from '../../dev/ioto-simulator';
+import { SEED, sampleRequests } from '../../dev/ioto-simulator';
 import { NEUTRAL_REJECTION_DETAIL } from '../../lambda/auth/scoped-partner-policy';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import { fullAccessConfig } from '../support/access-fixtures';
-import { sampleRequests } from '../support/sample-requests';
 import { type CallResult, type Rig, startRig, TEST_ENV } from './gateway-harness';
 
 const [OWNER] = SEED.accounts;

@@ -1,12 +1,11 @@
 import fc from 'fast-check';
-import { SEED } from '../../dev/ioto-simulator';
+import { SEED, sampleRequests } from '../../dev/ioto-simulator';
 import type { RecordedRequest } from '../../dev/ioto-simulator/server';
 import { LOCAL_ISSUER } from '../../dev/local-issuer';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import type { BodyPath, OperationDefinition } from '../../lambda/catalog/types';
 import { parseAccessConfig } from '../../lambda/config/access';
 import { TEST_SCOPE } from '../support/access-fixtures';
-import { sampleRequests } from '../support/sample-requests';
 import { type CallResult, type Rig, startRig } from './gateway-harness';
 
 /**

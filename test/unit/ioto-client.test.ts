@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { IotoClient, type IotoClientOptions } from '../../lambda/upstream/ioto-client';
+import { IotoClient, type IotoClientOptions, USER_AGENT } from '../../lambda/upstream/ioto-client';
 import type { TokenProvider } from '../../lambda/upstream/token-provider';
+import packageJson from '../../package.json';
 import { type Origin, startOrigin } from '../support/origin-server';
 
 const CANARY = 'CANARY-ioto-token-0123456789';
@@ -144,6 +145,22 @@ describe('IotoClient', () => {
     });
   });
 
+  it.each([
+    ['the first read', 'getToken'],
+    ['the re-read after a refusal', 'refreshToken'],
+  ] as const)(
+    'answers upstream_timeout on time when %s of the token outlasts the deadline',
+    async (_name, slow) => {
+      origin.respond((_req, res) => text(res, 401, 'Authentication failed'));
+      const never = new Promise<string>(() => {});
+      // A read that never ends: without the deadline the call would never settle.
+      tokens[slow] = () => never;
+      await expect(
+        client().call({ ...call, signal: AbortSignal.timeout(50) }),
+      ).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
+    },
+  );
+
   it('refuses redirects', async () => {
     origin.respond((_req, res) => {
       res.writeHead(302, { location: 'http://127.0.0.1:9/elsewhere' });
@@ -178,14 +195,12 @@ describe('IotoClient', () => {
   });
 
   it.each([
-    ['markup', '<html><body>Error</body></html>'],
-    ['a long text', 'x '.repeat(300)],
-    ['JSON', '{"message":"Cannot find device"}'],
-    ['the token itself', `bad token ${CANARY}`],
-  ])('hides an Ioto 400 message that is %s', async (_name, body) => {
-    origin.respond((_req, res) =>
-      text(res, 400, body, _name === 'JSON' ? 'application/json' : 'text/plain'),
-    );
+    ['markup served as HTML', '<html><body>Error</body></html>', 'text/html'],
+    ['JSON without an error', '{"message":"Cannot find device"}', 'application/json'],
+    ['the token itself', `bad token ${CANARY}`, 'text/plain'],
+    ['only control characters', '\u0000\u0007\u001b', 'text/plain'],
+  ])('hides an Ioto 400 message that is %s', async (_name, body, type) => {
+    origin.respond((_req, res) => text(res, 400, body, type));
     const error = await client()
       .call(call)
       .catch((e: unknown) => e);
@@ -193,6 +208,115 @@ describe('IotoClient', () => {
       code: 'upstream_rejected',
       detail: 'Ioto rejected the request.',
     });
+  });
+
+  it.each([
+    ['markup as plain text', '<b>Error</b>', 'text/plain', '<b>Error</b>'],
+    [
+      'a JSON error',
+      '{"error":"Missing property _type"}',
+      'application/json',
+      'Missing property _type',
+    ],
+    [
+      'control characters and a bidi override',
+      'Cannot\u0000 find\u202e device\r\n',
+      'text/plain',
+      'Cannot find device',
+    ],
+    ['a long text', 'x'.repeat(500), 'text/plain', `${'x'.repeat(199)}…`],
+  ])(
+    'keeps an Ioto 400 message that is %s, cleaned and bounded',
+    async (_name, body, type, shown) => {
+      origin.respond((_req, res) => text(res, 400, body, type));
+      const error = (await client()
+        .call(call)
+        .catch((e: unknown) => e)) as { detail: string };
+      expect(error.detail).toBe(`Ioto rejected the request: ${shown}`);
+    },
+  );
+
+  it.each([409, 422])(
+    'answers an Ioto %i as upstream_rejected, with its message',
+    async (status) => {
+      origin.respond((_req, res) => text(res, status, 'Item already exists'));
+      await expect(client().call(call)).rejects.toMatchObject({
+        code: 'upstream_rejected',
+        status: 400,
+        detail: 'Ioto rejected the request: Item already exists',
+      });
+    },
+  );
+
+  it.each([404, 405, 418, 302])(
+    'answers an Ioto %i as upstream_error, naming the status in its cause',
+    async (status) => {
+      origin.respond((_req, res) => {
+        res.writeHead(status, { location: `${origin.url}/elsewhere` });
+        res.end('nope');
+      });
+      const error = (await client()
+        .call({ ...call, retrySafe: false })
+        .catch((e: unknown) => e)) as { code: string; cause: Error };
+      expect(error.code).toBe('upstream_error');
+      expect(error.cause.message).toBe(`Ioto answered ${status}`);
+      expect(origin.requests).toHaveLength(1);
+    },
+  );
+
+  it('asks the partner to wait when Ioto answers {error, delay}, with or without a 2xx', async () => {
+    origin.respond((_req, res) =>
+      text(res, 400, '{"error":"Too much I/O","delay":12.5}', 'application/json'),
+    );
+    const error = (await client()
+      .call(call)
+      .catch((e: unknown) => e)) as {
+      code: string;
+      status: number;
+      headers: object;
+      detail: string;
+    };
+    expect(error).toMatchObject({
+      code: 'upstream_throttled',
+      status: 503,
+      headers: { 'retry-after': '13' },
+      detail: 'Ioto asks to wait: Too much I/O',
+    });
+  });
+
+  it('never passes on a success that quotes the token', async () => {
+    origin.respond((_req, res) => json(res, { data: [{ note: `token ${CANARY}` }] }));
+    await expect(client().call(call)).rejects.toMatchObject({ code: 'upstream_error' });
+  });
+
+  it('sends exactly the headers it chooses, and those HTTP needs', async () => {
+    origin.respond((_req, res) => json(res, { data: [] }));
+    await client({ origin: 'https://app.example.com' }).call(call);
+    await client({ authScheme: 'bearer' }).call(call);
+    const [withOrigin, bearer] = origin.requests;
+    expect(Object.keys(withOrigin?.headers ?? {}).sort()).toEqual([
+      'accept',
+      'authorization',
+      'connection',
+      'content-length',
+      'content-type',
+      'host',
+      'origin',
+      'user-agent',
+    ]);
+    expect(withOrigin?.headers).toMatchObject({
+      accept: 'application/json',
+      authorization: CANARY,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      origin: 'https://app.example.com',
+    });
+    expect(Object.keys(bearer?.headers ?? {})).not.toContain('origin');
+    expect(bearer?.headers.authorization).toBe(`bearer ${CANARY}`);
+  });
+
+  it('names its version in User-Agent, as package.json does', () => {
+    expect(USER_AGENT).toBe(`ioto-bff/${packageJson.version}`);
   });
 
   it('maps Ioto throttling to upstream_throttled with Retry-After', async () => {

@@ -1,8 +1,9 @@
-import { SEED, type SeedAccount } from '../../dev/ioto-simulator';
+import { SEED, type SeedAccount } from './seed';
 
 /**
  * One valid partner request per catalog operation, against the simulator's seed data of one
- * account: the account's own devices, alerts, dashboards, users and items.
+ * account: the account's own devices, alerts, dashboards, users and items. The integration
+ * suites, the fuzz property and the load script start from these.
  */
 export function sampleRequests(account: SeedAccount): Record<string, Record<string, unknown>> {
   const device = account.deviceIds[0];

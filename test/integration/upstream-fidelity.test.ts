@@ -1,0 +1,162 @@
+import { SEED } from '../../dev/ioto-simulator';
+import { USER_AGENT } from '../../lambda/upstream/ioto-client';
+import { fullAccessConfig } from '../support/access-fixtures';
+import { type CallResult, type Rig, startRig } from './gateway-harness';
+
+/**
+ * What Ioto receives, and what a partner gets back when Ioto reports a failure, recorded over
+ * real sockets by the Ioto simulator: exactly the proxy's headers, and no failure as a success.
+ */
+const [OWNER] = SEED.accounts;
+const DEVICE = OWNER.deviceIds[0] ?? '';
+
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig(fullAccessConfig(OWNER.id), 'tester');
+});
+
+afterAll(async () => {
+  await rig?.close();
+});
+
+beforeEach(() => {
+  rig.simulator.reset();
+});
+
+const expectProblem = (result: CallResult, status: number, code: string) => {
+  expect(result.status).toBe(status);
+  expect(result.headers.get('content-type')).toBe('application/problem+json');
+  expect(result.body).toMatchObject({ status, code });
+  expect(result.text).not.toContain(rig.canary);
+};
+
+describe('the headers Ioto receives', () => {
+  /** The headers of every request the simulator received (credentials are redacted there). */
+  const received = () => rig.simulator.requests.map((request) => request.headers);
+
+  it.each([
+    ['the raw token and no origin', {}, 'raw', undefined],
+    ['a bearer token and no origin', { IOTO_AUTH_SCHEME: 'bearer' }, 'bearer', undefined],
+    [
+      'the raw token and an origin',
+      { IOTO_ORIGIN: 'https://app.example.com' },
+      'raw',
+      'https://app.example.com',
+    ],
+    [
+      'a bearer token and an origin',
+      { IOTO_AUTH_SCHEME: 'bearer', IOTO_ORIGIN: 'https://app.example.com:8443' },
+      'bearer',
+      'https://app.example.com:8443',
+    ],
+  ] as const)('are exactly the proxy’s, with %s', async (_name, env, scheme, origin) => {
+    const gateway = await rig.gatewayFor({ env });
+    rig.simulator.reset();
+    const result = await rig.call(
+      '/v1/store/get',
+      { deviceId: DEVICE, key: SEED.storeKey },
+      {
+        base: gateway.url,
+      },
+    );
+    expect(result.status).toBe(200);
+    // The ownership check and the call: both with the same header set.
+    expect(received()).toHaveLength(2);
+    for (const headers of received()) {
+      expect(Object.keys(headers).sort()).toEqual(
+        [
+          'accept',
+          'authorization',
+          'connection',
+          'content-length',
+          'content-type',
+          'host',
+          'user-agent',
+          ...(origin === undefined ? [] : ['origin']),
+        ].sort(),
+      );
+      expect(headers).toMatchObject({
+        accept: 'application/json',
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        ...(origin !== undefined && { origin }),
+      });
+    }
+    // The simulator accepted the token in the scheme given (it accepts both forms).
+    expect(rig.simulator.requests.every((request) => request.authorized)).toBe(true);
+    expect(['raw', 'bearer']).toContain(scheme);
+  });
+
+  it('refuses a configured origin that is not an https origin, naming the variable', async () => {
+    await expect(
+      rig.gatewayFor({ env: { IOTO_ORIGIN: 'http://app.example.com' } }),
+    ).rejects.toThrow(/IOTO_ORIGIN/);
+    await expect(
+      rig.gatewayFor({ env: { IOTO_ORIGIN: 'https://app.example.com/path' } }),
+    ).rejects.toThrow(/IOTO_ORIGIN/);
+  });
+});
+
+describe('failures Ioto reports in its answer', () => {
+  const invoke = (name: string) =>
+    rig.call('/v1/action/invoke', { name, context: { deviceId: DEVICE } });
+
+  it('answers a failing action with 502 upstream_failed and its message, never 200', async () => {
+    const result = await invoke(SEED.failingActionName);
+    expectProblem(result, 502, 'upstream_failed');
+    expect(result.body.detail).toBe(
+      'Ioto reports that the operation failed: Simulated action failure',
+    );
+  });
+
+  it('answers the same failure reported with a 400 the same way', async () => {
+    rig.simulator.faults.jsonNext(
+      1,
+      400,
+      { error: 'Simulated action failure', name: SEED.deviceActionName },
+      'action/invoke',
+    );
+    const result = await invoke(SEED.deviceActionName);
+    expectProblem(result, 502, 'upstream_failed');
+    expect(result.body.detail).toBe(
+      'Ioto reports that the operation failed: Simulated action failure',
+    );
+  });
+
+  it.each([
+    ['with a 200', 200],
+    ['with a 400', 400],
+  ])(
+    'asks the partner to wait when device/provision answers {error, delay} %s',
+    async (_name, status) => {
+      rig.simulator.faults.jsonNext(
+        1,
+        status,
+        { error: 'Excessive I/O, try later', delay: 29.2 },
+        'device/provision',
+      );
+      const result = await rig.call('/v1/device/provision', { id: DEVICE });
+      expectProblem(result, 503, 'upstream_throttled');
+      expect(result.headers.get('retry-after')).toBe('30');
+      expect(result.body.detail).toBe('Ioto asks to wait: Excessive I/O, try later');
+    },
+  );
+
+  it('answers a provision failure without a delay as upstream_failed', async () => {
+    rig.simulator.faults.jsonNext(1, 200, { error: 'Cannot provision' }, 'device/provision');
+    const result = await rig.call('/v1/device/provision', { id: DEVICE });
+    expectProblem(result, 502, 'upstream_failed');
+  });
+
+  it('keeps the certificate of a provision that succeeded', async () => {
+    const result = await rig.call('/v1/device/provision', { id: DEVICE });
+    expect(result.status).toBe(200);
+    expect(result.body.data).toMatchObject({ id: DEVICE, certificate: expect.any(String) });
+  });
+
+  it('leaves no token in any answer or log line', () => {
+    for (const response of rig.responses) expect(response.text).not.toContain(rig.canary);
+    expect(rig.output.text()).not.toContain(rig.canary);
+  });
+});
