@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { hasAssumedScope } from '../../lambda/catalog/grants';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import { type AccessConfig, parseAccessConfig } from '../../lambda/config/access';
 import { readEnv } from '../../lambda/config/env';
@@ -74,6 +75,7 @@ export function rigAccessConfig(file: string, withFuzzPartner: boolean): AccessC
     id: FUZZ_PARTNER,
     description: 'Fuzz only: every operation by exact name, on the third seeded account',
     operations: catalog.map(operationKey),
+    acceptAssumedScope: catalog.filter(hasAssumedScope).map(operationKey),
     accounts: [account],
     actions: [...SEED.actionNames],
     identity: { issuer: LOCAL_ISSUER, clientId: `${FUZZ_PARTNER}-local-client` },

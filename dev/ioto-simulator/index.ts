@@ -2,6 +2,7 @@
  * An in-memory EmbedThis Ioto device cloud for tests and the local demo (`npm start`).
  * See `server.ts` for the HTTP layer, `handlers/` for the operations and `seed.ts` for data.
  */
+export type { SimulatorAuthScheme, SimulatorCursors, SimulatorEnvelope } from './dialect';
 export type { FaultStatus, SimulatorFaults } from './faults';
 export { MALFORMED_BODY } from './faults';
 export { SIMULATED_OPERATIONS } from './handlers';

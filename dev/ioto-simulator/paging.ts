@@ -43,6 +43,16 @@ export interface PagedReply {
   readonly paged: true;
 }
 
+/**
+ * The answers `page` made: how the server tells a page from a record that happens to hold
+ * `data` and `paged` attributes (a Generic item may hold anything) when it reshapes answers.
+ */
+const PAGED_REPLIES = new WeakSet<object>();
+
+/** Whether `value` is an answer made by {@link page}. */
+export const isPagedReply = (value: unknown): value is PagedReply =>
+  typeof value === 'object' && value !== null && PAGED_REPLIES.has(value);
+
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
 
@@ -97,12 +107,14 @@ export function page(list: PagedList, query: UpstreamQuery): PagedReply {
   // to go on from: the bare prefix sorts before every item of the list, prefix + U+FFFF after.
   const nextSk = items.at(-1)?.sk ?? sorted[start - 1]?.sk ?? list.skPrefix;
   const prevSk = items[0]?.sk ?? sorted[end]?.sk ?? `${list.skPrefix}\uffff`;
-  return {
+  const reply: PagedReply = {
     data: items.map((entry) => entry.value),
     ...(end < sorted.length && { next: { pk: list.pk, sk: nextSk } }),
     ...(start > 0 && { prev: { pk: list.pk, sk: prevSk } }),
     paged: true,
   };
+  PAGED_REPLIES.add(reply);
+  return reply;
 }
 
 /** How many leading entries satisfy `test` (the list is sorted, so this is a boundary). */

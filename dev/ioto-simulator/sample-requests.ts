@@ -51,7 +51,6 @@ export function sampleRequests(account: SeedAccount): Record<string, Record<stri
     'user/find': {},
     'user/get': { id: account.userIds[0] },
     'user/getRoles': {},
-    'user/login': {},
     'user/remove': { id: account.userIds[0] },
     'user/update': { id: account.userIds[0], first: 'Olive' },
     'user/updateRole': { id: account.userIds[0], role: 'admin' },

@@ -9,6 +9,19 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { UpstreamQuery } from '../../lambda/paging/upstream-query';
+import {
+  checkOrigin,
+  checkSwitch,
+  pagingRequest,
+  presentedToken,
+  SIMULATOR_AUTH_SCHEMES,
+  SIMULATOR_CURSORS,
+  SIMULATOR_ENVELOPES,
+  type SimulatorAuthScheme,
+  type SimulatorCursors,
+  type SimulatorEnvelope,
+  shapeAnswer,
+} from './dialect';
 import { SimulatorError } from './errors';
 import {
   type Fault,
@@ -35,6 +48,30 @@ export interface SimulatorOptions {
    * @default 0, an ephemeral port
    */
   readonly port?: number;
+  /**
+   * How 200 answers are wrapped: `reference`, `wrapped-records` (every answer that is not a
+   * page as `{data: <answer>}`) or `bare-lists` (pages as bare arrays). See
+   * {@link SimulatorEnvelope}.
+   * @default 'reference'
+   */
+  readonly envelope?: SimulatorEnvelope;
+  /**
+   * Paging cursors: `key-objects` on the query string, or `opaque-strings` taken back only in
+   * the body. See {@link SimulatorCursors}.
+   * @default 'key-objects'
+   */
+  readonly cursors?: SimulatorCursors;
+  /**
+   * Accepted `Authorization` forms: `either`, `raw` or `bearer`. See {@link SimulatorAuthScheme}.
+   * @default 'either'
+   */
+  readonly authScheme?: SimulatorAuthScheme;
+  /**
+   * When set, every `/tok/` request must carry exactly this `Origin` (the older Ioto overview
+   * asks for one on every request, docs/ioto-api.md §2.2): otherwise 403 `Origin not allowed`.
+   * @default none: `Origin` is ignored
+   */
+  readonly requiredOrigin?: string;
 }
 
 /** One request as the simulator received it, for assertions. */
@@ -182,6 +219,10 @@ export class IotoSimulator {
   private state = new SimulatorState();
   private currentToken: string;
   private closing: Promise<void> | undefined;
+  private envelopeStyle: SimulatorEnvelope = 'reference';
+  private cursorStyle: SimulatorCursors = 'key-objects';
+  private authSchemeStyle: SimulatorAuthScheme = 'either';
+  private origin: string | undefined;
 
   private constructor(server: Server, endpoint: string, token: string) {
     this.server = server;
@@ -213,7 +254,56 @@ export class IotoSimulator {
       });
     });
     const { port } = server.address() as AddressInfo;
-    return new IotoSimulator(server, `http://127.0.0.1:${port}`, token);
+    const simulator = new IotoSimulator(server, `http://127.0.0.1:${port}`, token);
+    try {
+      if (options.envelope !== undefined) simulator.envelope = options.envelope;
+      if (options.cursors !== undefined) simulator.cursors = options.cursors;
+      if (options.authScheme !== undefined) simulator.authScheme = options.authScheme;
+      simulator.requiredOrigin = options.requiredOrigin;
+    } catch (error) {
+      await simulator.close();
+      throw error;
+    }
+    return simulator;
+  }
+
+  /**
+   * How 200 answers are wrapped from now on ({@link SimulatorEnvelope}); kept by `reset()`,
+   * like the token.
+   */
+  get envelope(): SimulatorEnvelope {
+    return this.envelopeStyle;
+  }
+
+  set envelope(value: SimulatorEnvelope) {
+    this.envelopeStyle = checkSwitch('envelope', value, SIMULATOR_ENVELOPES);
+  }
+
+  /** Paging cursors from now on ({@link SimulatorCursors}); kept by `reset()`. */
+  get cursors(): SimulatorCursors {
+    return this.cursorStyle;
+  }
+
+  set cursors(value: SimulatorCursors) {
+    this.cursorStyle = checkSwitch('cursors', value, SIMULATOR_CURSORS);
+  }
+
+  /** Accepted `Authorization` forms from now on ({@link SimulatorAuthScheme}); kept by `reset()`. */
+  get authScheme(): SimulatorAuthScheme {
+    return this.authSchemeStyle;
+  }
+
+  set authScheme(value: SimulatorAuthScheme) {
+    this.authSchemeStyle = checkSwitch('authScheme', value, SIMULATOR_AUTH_SCHEMES);
+  }
+
+  /** The `Origin` every request must carry, or undefined for none; kept by `reset()`. */
+  get requiredOrigin(): string | undefined {
+    return this.origin;
+  }
+
+  set requiredOrigin(value: string | undefined) {
+    this.origin = checkOrigin(value);
   }
 
   /** The CloudAPI token accepted now. */
@@ -235,7 +325,10 @@ export class IotoSimulator {
     return this.currentToken;
   }
 
-  /** Restores the seed data and clears faults and recorded requests; keeps the token. */
+  /**
+   * Restores the seed data and clears faults and recorded requests; keeps the token and the
+   * switches (`envelope`, `cursors`, `authScheme`, `requiredOrigin`).
+   */
   reset(): void {
     this.state = new SimulatorState();
     this.faultQueue.clear();
@@ -259,12 +352,12 @@ export class IotoSimulator {
 
   /**
    * The token check (ref §2.2): `Authorization: <token>` as documented, or
-   * `Authorization: bearer <token>` as the agent and samples send it (scheme case-insensitive).
+   * `Authorization: bearer <token>` as the agent and samples send it (scheme case-insensitive);
+   * `authScheme` may narrow that to one of the two.
    */
   private accepts(header: string | undefined): boolean {
-    if (header === undefined) return false;
-    const value = header.trim();
-    const presented = /^bearer\s+(\S+)$/i.exec(value)?.[1] ?? value;
+    const presented = presentedToken(header, this.authSchemeStyle);
+    if (presented === undefined) return false;
     const given = Buffer.from(presented, 'utf8');
     const expected = Buffer.from(this.currentToken, 'utf8');
     return given.length === expected.length && timingSafeEqual(given, expected);
@@ -326,6 +419,9 @@ export class IotoSimulator {
     queryError: unknown,
   ): Reply {
     if (!record.authorized) return textReply(403, 'Authentication failed');
+    if (this.origin !== undefined && req.headers.origin !== this.origin) {
+      return textReply(403, 'Origin not allowed');
+    }
     // Every Ioto operation is a POST (ref §2.1).
     if (record.method !== 'POST') return textReply(405, 'Method not allowed', { allow: 'POST' });
     const handler = OPERATIONS.get(`${record.controller}/${record.operation}`);
@@ -339,12 +435,14 @@ export class IotoSimulator {
       return textReply(400, queryError instanceof SyntaxError ? 'Invalid cursor' : 'Invalid query');
     }
     try {
-      const result = handler(this.state, { body, query: record.query });
+      const result = handler(this.state, pagingRequest(body, record.query, this.cursorStyle));
       // An undocumented answer is an empty body that still says application/json, as an API
       // Gateway Lambda proxy would: clients must not parse a 200 body blindly (ref §10.12).
       return result.kind === 'empty'
         ? { status: 200, headers: { 'content-type': 'application/json' }, body: '' }
-        : jsonReply(JSON.stringify(result.value));
+        : jsonReply(
+            JSON.stringify(shapeAnswer(result.value, this.envelopeStyle, this.cursorStyle)),
+          );
     } catch (error) {
       if (error instanceof SimulatorError) return textReply(error.status, error.message);
       // Ioto's "service error" (ref §2.8); the cause is never sent or logged.

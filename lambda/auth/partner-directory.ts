@@ -1,5 +1,5 @@
+import { isWildcardGrantable } from '../catalog/grants';
 import { catalog, operationKey } from '../catalog/index';
-import type { OperationDefinition } from '../catalog/types';
 import { type AccessConfig, identityKey, type PartnerConfig } from '../config/access';
 
 /** A partner with its grants resolved against the catalog. */
@@ -13,24 +13,6 @@ export interface Partner {
   /** The automated actions it may run with action/invoke, by exact name. */
   readonly actions: ReadonlySet<string>;
 }
-
-/**
- * Whether an operation can be confined to a partner's accounts: it names an account that the
- * policy can set, or a device whose owner the policy can check. The others (actions, metric
- * lists, device credentials, user roles and login) act on the whole device cloud.
- */
-export const isScopable = (op: OperationDefinition): boolean =>
-  op.scope.account !== undefined || (op.scope.devices?.length ?? 0) > 0;
-
-/**
- * What a `controller/*` wildcard grants: the controller's scopable read and write operations.
- * Credential and admin operations, operations that cannot be scoped, and operations that run
- * automated actions (granted by action name) need their exact name.
- */
-export const isWildcardGrantable = (op: OperationDefinition): boolean =>
-  (op.sensitivity === 'read' || op.sensitivity === 'write') &&
-  isScopable(op) &&
-  op.scope.action === undefined;
 
 /** Resolves a partner's grants: exact names, plus wildcards, minus writes when read-only. */
 export function grantedOperations(partner: PartnerConfig): Set<string> {

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { hasAssumedScope, isScopable } from '../catalog/grants';
 import { operationKey } from '../catalog/index';
 import type { BodyPath, OperationDefinition } from '../catalog/types';
 import {
@@ -14,7 +15,7 @@ import {
 } from '../problems/problem-error';
 import type { UpstreamCall } from '../upstream/ioto-client';
 import { findReferences } from './body-references';
-import { isScopable, type Partner, type PartnerDirectory } from './partner-directory';
+import type { Partner, PartnerDirectory } from './partner-directory';
 
 /**
  * What the proxy logs when Ioto answers with data outside a partner's scope. The stack's
@@ -31,8 +32,12 @@ export interface PartnerCall {
   readonly account?: string;
 }
 
-/** What the policy needs of Ioto: one call, for device-ownership checks. */
-export type IotoCaller = (call: UpstreamCall) => Promise<{ readonly text: string }>;
+/**
+ * What the policy needs of Ioto: one call, for device-ownership checks, answered with the reply's
+ * data as the proxy reads every Ioto reply (bare or in the `{data}` envelope, shape-checked by the
+ * operation's response kind: `normalizeReply`).
+ */
+export type IotoCaller = (call: UpstreamCall) => Promise<unknown>;
 
 /**
  * The partner policy between validation and the token. All steps deny by default:
@@ -45,7 +50,9 @@ export type IotoCaller = (call: UpstreamCall) => Promise<{ readonly text: string
  *    declaration): against the allow-list, then through Ioto with the partner's own account;
  * 4. `conceal`: answer Ioto's refusal of a tenant-scoped call neutrally, so that no message
  *    tells another tenant's object from a missing one;
- * 5. `filter`: on the way back, drop what lies outside the scope (it should never happen).
+ * 5. `filter`: on the way back, drop what lies outside the scope (it should never happen); for
+ *    operations whose account scoping is assumed, refuse the whole answer (502) unless every
+ *    record names the partner's account.
  */
 export interface PartnerPolicy {
   authorize(operation: OperationDefinition, event: APIGatewayProxyEvent): PartnerCall;
@@ -252,6 +259,7 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
 
   filter(call: PartnerCall, data: unknown): unknown {
     const { partner, operation } = call;
+    if (hasAssumedScope(operation)) this.#confirmAnswerAccount(call, data);
     if (Array.isArray(data)) {
       const kept = data.filter((item) => this.#inScope(partner, operation, item));
       if (kept.length !== data.length) this.#violation(call, data.length - kept.length);
@@ -264,6 +272,34 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
       throw neutralRejection(new Error('Ioto answered with a record outside the scope'));
     }
     return data;
+  }
+
+  /**
+   * For an operation whose account scoping is assumed: every record of the answer (each item of
+   * a list) must name the account the call acted in, where the catalog says records name it.
+   * Otherwise Ioto did not honour the selector, and the owner token may have acted in another
+   * tenant: nothing is passed on (502 `upstream_error`), and the violation is logged for the
+   * stack's alarm. A record Ioto did not find (`null`) names nothing and passes.
+   */
+  #confirmAnswerAccount(call: PartnerCall, data: unknown): void {
+    const scoping = call.operation.scope.accountScoping;
+    if (scoping?.basis !== 'assumed') return;
+    if (call.operation.response !== 'record' && call.operation.response !== 'list') return;
+    const records = Array.isArray(data) ? data : data === null ? [] : [data];
+    const foreign = records.filter((record) => {
+      const named = isPlainObject(record) ? lookUp(record, scoping.answer)?.value : undefined;
+      return !(
+        typeof named === 'string' &&
+        (call.account === undefined ? call.partner.accounts.has(named) : named === call.account)
+      );
+    }).length;
+    if (foreign === 0) return;
+    this.#violation(call, foreign);
+    throw new UpstreamError({
+      cause: new Error(
+        `Ioto answered ${foreign} record(s) that do not name the account of the call at ${scoping.answer.join('.')}`,
+      ),
+    });
   }
 
   /**
@@ -290,10 +326,13 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
     );
   }
 
-  /** Whether Ioto has the device in the account; any failure other than a 400 propagates. */
+  /**
+   * Whether Ioto has the device in the account; any failure other than a 400 propagates (a reply
+   * of the wrong shape is a 502 from the reader).
+   */
   async #owns(account: string, device: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      const reply = await this.#ioto({
+      const record = await this.#ioto({
         controller: 'device',
         operation: 'get',
         body: { id: device, accountId: account },
@@ -301,11 +340,9 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
         retrySafe: true,
         ...(signal && { signal }),
       });
-      const record: unknown = JSON.parse(reply.text || 'null');
       return isPlainObject(record) && record.id === device && record.accountId === account;
     } catch (error) {
       if (error instanceof UpstreamRejectedError) return false;
-      if (error instanceof SyntaxError) throw new UpstreamError({ cause: error });
       throw error;
     }
   }

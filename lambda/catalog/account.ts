@@ -23,9 +23,16 @@ export const accountOperations: readonly OperationDefinition[] = [
     response: 'none',
     // A repeat after a lost answer meets an already-closed account and fails.
     retrySafe: false,
+    iotoRole: 'admin',
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: ['id'] },
+    scope: {
+      accountScoping: {
+        basis: 'documented',
+        source: '§3.1: `id` (owner) names the account to close',
+      },
+      account: ['id'],
+    },
   },
   {
     controller: 'account',
@@ -35,9 +42,13 @@ export const accountOperations: readonly OperationDefinition[] = [
     paged: true,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'admin',
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: ['id'] },
+    scope: {
+      accountScoping: { basis: 'documented', source: '§3.1: `id` names the account' },
+      account: ['id'],
+    },
   },
   {
     controller: 'account',
@@ -47,9 +58,13 @@ export const accountOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: ['id'] },
+    scope: {
+      accountScoping: { basis: 'documented', source: '§3.1: `id` (owner) names the account' },
+      account: ['id'],
+    },
   },
   {
     controller: 'account',
@@ -64,8 +79,15 @@ export const accountOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Sets the identity to absolute values: repeating it leaves the same account.
     retrySafe: true,
+    iotoRole: 'admin',
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: ['id'] },
+    scope: {
+      accountScoping: {
+        basis: 'documented',
+        source: '§3.1: `id` (owner) names the account to update',
+      },
+      account: ['id'],
+    },
   },
 ];

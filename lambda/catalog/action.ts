@@ -6,7 +6,10 @@ import { strictObject, enum as zodEnum } from 'zod';
 import { cloudId, freeText, identifier, jsonObject } from './fields';
 import type { OperationDefinition } from './types';
 
-/** The documented action types (docs/ioto-api.md §3.2). */
+/**
+ * The documented action types (docs/ioto-api.md §3.2). Ioto types `type` as a string but lists
+ * these as the valid ones; any other names no action, so it is refused here.
+ */
 const actionType = zodEnum([
   'alert',
   'builder-alert',
@@ -33,6 +36,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     paged: true,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
     scope: {},
@@ -45,6 +49,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'admin',
     sensitivity: 'read',
     mutates: false,
     scope: {},
@@ -66,6 +71,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Runs the action (email, SMS, HTTP call ...) again.
     retrySafe: false,
+    iotoRole: 'user',
     sensitivity: 'write',
     mutates: true,
     // `{error?, name, context}`: the agent treats `error` as the action's failure (§3.2).
@@ -74,6 +80,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     // action acts on (the docs' example names a device in it): its account is set to the
     // partner's, and every device in it must be the partner's.
     scope: {
+      accountScoping: { basis: 'assumed', answer: ['context', 'accountId'] },
       account: ['context', 'accountId'],
       devices: [['context', 'deviceId']],
       freeForm: [['context']],

@@ -17,9 +17,10 @@ export const alertOperations: readonly OperationDefinition[] = [
     paged: true,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'alert',
@@ -29,9 +30,10 @@ export const alertOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'admin',
     sensitivity: 'read',
     mutates: false,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'alert',
@@ -41,9 +43,10 @@ export const alertOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'none',
     retrySafe: false,
+    iotoRole: 'admin',
     sensitivity: 'write',
     mutates: true,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'alert',
@@ -58,8 +61,9 @@ export const alertOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Sets `resolved` to an absolute value.
     retrySafe: true,
+    iotoRole: 'admin',
     sensitivity: 'write',
     mutates: true,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
 ];

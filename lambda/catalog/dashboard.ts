@@ -31,7 +31,10 @@ const range = strictObject({
   timezone: freeText.optional(),
 });
 
-/** CSS lists: the element type is not documented (§3.4). */
+/**
+ * CSS lists: the element type is not documented (§3.4). Ioto bounds no list; ours (200 entries,
+ * 200 widgets, 50 actions) stop abuse and are far above what a dashboard editor writes.
+ */
 const cssList = array(json()).max(200);
 
 /**
@@ -156,9 +159,13 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: false,
+    iotoRole: 'user',
     sensitivity: 'write',
     mutates: true,
-    scope: DASHBOARD_WRITE_SCOPE,
+    scope: {
+      ...DASHBOARD_WRITE_SCOPE,
+      accountScoping: { basis: 'assumed', answer: ['accountId'] },
+    },
   },
   {
     controller: 'dashboard',
@@ -170,9 +177,10 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'dashboard',
@@ -186,9 +194,10 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'dashboard',
@@ -199,9 +208,10 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'none',
     retrySafe: false,
+    iotoRole: 'user',
     sensitivity: 'write',
     mutates: true,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'dashboard',
@@ -212,8 +222,12 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Writes the given fields as absolute values.
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'write',
     mutates: true,
-    scope: DASHBOARD_WRITE_SCOPE,
+    scope: {
+      ...DASHBOARD_WRITE_SCOPE,
+      accountScoping: { basis: 'assumed', answer: ['accountId'] },
+    },
   },
 ];

@@ -20,11 +20,17 @@ export const deviceOperations: readonly OperationDefinition[] = [
     response: 'record',
     // A second claim meets a device that is already claimed.
     retrySafe: false,
+    iotoRole: 'claimDevice',
     sensitivity: 'write',
     mutates: true,
     // The device is in no account yet: only the allow-list applies, and Ioto's refusal is
     // answered neutrally, so a claim cannot tell another tenant's device from a missing one.
-    scope: { account: ['accountId'], devices: [['id']], deviceOwnership: 'unclaimed' },
+    scope: {
+      accountScoping: { basis: 'assumed', answer: ['accountId'] },
+      account: ['accountId'],
+      devices: [['id']],
+      deviceOwnership: 'unclaimed',
+    },
   },
   {
     controller: 'device',
@@ -39,10 +45,19 @@ export const deviceOperations: readonly OperationDefinition[] = [
     paged: true,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
     // An `id` filter only narrows the list of the partner's account.
-    scope: { account: ['accountId'], devices: [['id']], deviceOwnership: 'call' },
+    scope: {
+      accountScoping: {
+        basis: 'documented',
+        source: '§3.5: `accountId` (owner), required with a CloudAPI token',
+      },
+      account: ['accountId'],
+      devices: [['id']],
+      deviceOwnership: 'call',
+    },
   },
   {
     controller: 'device',
@@ -52,10 +67,16 @@ export const deviceOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
     // Ioto looks the device up in the partner's account: the call is its own ownership check.
-    scope: { account: ['accountId'], devices: [['id']], deviceOwnership: 'call' },
+    scope: {
+      accountScoping: { basis: 'documented', source: '§3.5: `accountId` (owner)' },
+      account: ['accountId'],
+      devices: [['id']],
+      deviceOwnership: 'call',
+    },
   },
   {
     controller: 'device',
@@ -66,6 +87,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Each call mints a new set of temporary credentials.
     retrySafe: false,
+    iotoRole: 'device',
     sensitivity: 'credential',
     mutates: true,
     scope: {},
@@ -89,6 +111,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // Signing changes nothing in the cloud; a repeat only signs another URL.
     retrySafe: true,
     // The URL is a capability: whoever holds it can read, write or delete the file.
+    iotoRole: 'device',
     sensitivity: 'credential',
     mutates: true,
     scope: { devices: [['id']] },
@@ -102,6 +125,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Issues a new certificate and private key on every call.
     retrySafe: false,
+    iotoRole: 'device',
     sensitivity: 'credential',
     mutates: true,
     // `{..., error?, delay?}`: `delay` seconds until a block for excessive I/O lifts (§3.5).
@@ -117,6 +141,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     response: 'record',
     // A repeat meets a device that is no longer in this cloud.
     retrySafe: false,
+    iotoRole: 'releaseDevice',
     sensitivity: 'write',
     mutates: true,
     scope: { devices: [['id']] },

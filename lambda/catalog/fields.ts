@@ -17,7 +17,10 @@ import {
   enum as zodEnum,
 } from 'zod';
 
-/** An Ioto id (account, user, device claim ID, action, alert, dashboard, cloud): opaque. */
+/**
+ * An Ioto id (account, user, device claim ID, action, alert, dashboard, cloud): opaque. Ioto
+ * gives no length; its ids are ULIDs (26 characters) and claim IDs 10, so 128 is far above them.
+ */
 export const identifier = string().min(1).max(128);
 
 /**
@@ -32,7 +35,10 @@ export const deviceId = identifier;
 /** The device cloud an operation reads (actions, metric lists, schemas). */
 export const cloudId = identifier;
 
-/** Names, types, descriptions and other short free text. */
+/**
+ * Names, types, descriptions and other short free text. Ioto types these only `string`; an
+ * empty one names nothing, and 1024 characters is our bound against abuse.
+ */
 export const freeText = string().min(1).max(1024);
 
 /** Percent-decoding rounds before a still-encoded name is refused as evasive. */
@@ -94,10 +100,16 @@ export const email = string()
 /** A JSON object with free keys (`context`, `preferences`, `dimensions`, ...). */
 export const jsonObject = record(string(), json());
 
-/** A count or limit. zod 4 `int()` is a safe integer, so NaN and Infinity are rejected. */
+/**
+ * A count or limit. Ioto types it `number`; a fraction or a negative counts nothing. zod 4
+ * `int()` is a safe integer, so NaN and Infinity are rejected.
+ */
 export const count = int().min(0);
 
-/** A duration or rate in seconds. zod 4 `number()` rejects NaN and Infinity. */
+/**
+ * A duration or rate in seconds. Ioto types it `number`; a negative span is none. zod 4
+ * `number()` rejects NaN and Infinity.
+ */
 export const seconds = number().min(0);
 
 /**
@@ -108,7 +120,8 @@ export const dateInput = union([iso.datetime({ offset: true }), iso.date(), numb
 
 /**
  * A metric statistic. The API pages list avg/min/max/count/sum, the Builder docs and samples add
- * `current` and widgets mention `p90`, so any short name is accepted (docs/ioto-api.md §10 item 10).
+ * `current` and widgets mention `p90`, so any short name is accepted (docs/ioto-api.md §10
+ * item 10); 32 characters is ours, far above any of them.
  */
 export const statistic = string().min(1).max(32);
 

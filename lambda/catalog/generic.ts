@@ -42,9 +42,10 @@ export const genericOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: false,
+    iotoRole: 'user',
     sensitivity: 'write',
     mutates: true,
-    scope: GENERIC_SCOPE,
+    scope: { ...GENERIC_SCOPE, accountScoping: { basis: 'assumed', answer: ['accountId'] } },
   },
   {
     controller: 'generic',
@@ -54,9 +55,16 @@ export const genericOperations: readonly OperationDefinition[] = [
     paged: true,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
-    scope: GENERIC_SCOPE,
+    scope: {
+      ...GENERIC_SCOPE,
+      accountScoping: {
+        basis: 'documented',
+        source: "§3.6: `accountId` is the owner's target (vendor samples)",
+      },
+    },
   },
   {
     controller: 'generic',
@@ -66,9 +74,16 @@ export const genericOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
-    scope: GENERIC_SCOPE,
+    scope: {
+      ...GENERIC_SCOPE,
+      accountScoping: {
+        basis: 'documented',
+        source: "§3.6: `accountId` is the owner's target (vendor samples)",
+      },
+    },
   },
   {
     controller: 'generic',
@@ -78,9 +93,10 @@ export const genericOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'none',
     retrySafe: false,
+    iotoRole: 'user',
     sensitivity: 'write',
     mutates: true,
-    scope: GENERIC_SCOPE,
+    scope: { ...GENERIC_SCOPE, accountScoping: { basis: 'assumed', answer: ['accountId'] } },
   },
   {
     controller: 'generic',
@@ -91,8 +107,15 @@ export const genericOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Writes the given attributes as absolute values.
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'write',
     mutates: true,
-    scope: GENERIC_SCOPE,
+    scope: {
+      ...GENERIC_SCOPE,
+      accountScoping: {
+        basis: 'documented',
+        source: "§3.6: `accountId` is the owner's target (samples/api/set-item.sh)",
+      },
+    },
   },
 ];

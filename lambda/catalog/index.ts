@@ -1,8 +1,9 @@
 /**
- * The Ioto operation catalog: every operation the proxy offers, as data. It holds the 42 HTTP
- * operations of the ten controllers in the Ioto API index (docs/ioto-api.md §0) and the two Store
- * operations offered over Generic (§3.9). MQTT-only operations and the unindexed File, Manager
- * and Test pages (§4) are not offered.
+ * The Ioto operation catalog, as data: the 42 HTTP operations of the ten controllers in the Ioto
+ * API index (docs/ioto-api.md §0) and the two Store operations offered over Generic (§3.9).
+ * `catalog` is what the partner API offers; `withdrawnOperations` the Ioto operations it does
+ * not (user/login), each with the reason. MQTT-only operations and the unindexed File, Manager
+ * and Test pages (§4) are not listed.
  */
 import { accountOperations } from './account';
 import { actionOperations } from './action';
@@ -17,8 +18,10 @@ import type { BodyPath, OperationDefinition, OperationKey, OperationScope } from
 import { userOperations } from './user';
 
 export type {
+  AccountScoping,
   BodyPath,
   DeviceOwnership,
+  IotoRole,
   OperationDefinition,
   OperationKey,
   OperationScope,
@@ -46,6 +49,13 @@ const freezeScope = (scope: OperationScope): OperationScope =>
   Object.freeze({
     ...scope,
     ...(scope.account && { account: Object.freeze([...scope.account]) }),
+    ...(scope.accountScoping && {
+      accountScoping: Object.freeze(
+        scope.accountScoping.basis === 'assumed'
+          ? { ...scope.accountScoping, answer: Object.freeze([...scope.accountScoping.answer]) }
+          : { ...scope.accountScoping },
+      ),
+    }),
     ...(scope.devices && { devices: freezePaths(scope.devices) }),
     ...(scope.freeForm && { freeForm: freezePaths(scope.freeForm) }),
   });
@@ -63,8 +73,8 @@ const freezeEntry = (op: OperationDefinition): OperationDefinition =>
     }),
   });
 
-/** Every operation, ordered by controller then operation, frozen. */
-export const catalog: readonly OperationDefinition[] = Object.freeze(
+/** Every Ioto operation of the catalog, ordered by controller then operation, frozen. */
+const everyOperation: readonly OperationDefinition[] = Object.freeze(
   [
     ...accountOperations,
     ...actionOperations,
@@ -81,6 +91,16 @@ export const catalog: readonly OperationDefinition[] = Object.freeze(
     .sort(
       (a, b) => compareText(a.controller, b.controller) || compareText(a.operation, b.operation),
     ),
+);
+
+/** Every operation the partner API offers, ordered by controller then operation. */
+export const catalog: readonly OperationDefinition[] = Object.freeze(
+  everyOperation.filter((op) => op.withdrawn === undefined),
+);
+
+/** The Ioto operations the partner API does not offer, each with its `withdrawn` reason. */
+export const withdrawnOperations: readonly OperationDefinition[] = Object.freeze(
+  everyOperation.filter((op) => op.withdrawn !== undefined),
 );
 
 /** A Map, not an object, so that names like `__proto__` or `toString` find nothing. */

@@ -31,7 +31,9 @@ const metricRequest = strictObject({
   namespace: freeText,
   period: seconds.optional(),
   start: number().optional(),
-  statistic,
+  // Req with default `avg` in the reference (§3.7): a call without it is valid for Ioto, whose
+  // default then applies. The proxy adds no default of its own: it forwards what it validated.
+  statistic: statistic.optional(),
 });
 
 /** The three HTTP Metric operations. */
@@ -42,6 +44,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     summary: 'Fetch metric data points of a device.',
     // `accountId` is not in the body table but the vendor sample get-metric.sh sends it (§3.7).
     request: strictObject({
+      // Ioto gives no bound; 20 metrics a call is ours, to keep one request's work bounded.
       items: array(metricRequest).min(1).max(20),
       deviceId,
       accountId: accountId.optional(),
@@ -49,9 +52,14 @@ export const metricOperations: readonly OperationDefinition[] = [
     paged: true,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
     scope: {
+      accountScoping: {
+        basis: 'documented',
+        source: '§3.7: the vendor sample get-metric.sh sends `accountId`',
+      },
       account: ['accountId'],
       // A dimension names the device whose metrics are read (docs/ioto-api.md §3.7, §5 metric/set).
       devices: [['deviceId'], ['items', '[]', 'dimensions', 'Device']],
@@ -66,6 +74,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
     scope: {},
@@ -84,6 +93,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'read',
     mutates: false,
     scope: {},

@@ -17,6 +17,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Issues a new certificate and private key on every call.
     retrySafe: false,
+    iotoRole: 'device',
     sensitivity: 'credential',
     mutates: true,
     scope: { devices: [['id']] },
@@ -37,6 +38,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     response: 'record',
     // A check: asking again gets the same answer.
     retrySafe: true,
+    iotoRole: 'upgrade',
     sensitivity: 'write',
     mutates: true,
     // The free device properties may name other devices or accounts.
@@ -52,6 +54,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     response: 'none',
     // Each call records a report: a repeat records the same outcome twice.
     retrySafe: false,
+    iotoRole: 'upgrade',
     sensitivity: 'write',
     mutates: true,
     scope: { devices: [['id']] },

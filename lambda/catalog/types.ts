@@ -11,6 +11,22 @@ import type { ZodType } from 'zod';
 export type Sensitivity = 'read' | 'write' | 'credential' | 'admin';
 
 /**
+ * The role Ioto's reference states for an operation (docs/ioto-api.md §2.3, the Role column of
+ * §3). A CloudAPI token is always `owner`, so this is not a check the proxy makes: it says what
+ * the operation was written for. `device` and `upgrade` operations are made for a device's own
+ * token (the device comes from the caller); what they do with an owner token is undocumented,
+ * so they are granted only by exact name. `public` (user/login) follows a Cognito login.
+ */
+export type IotoRole =
+  | 'public'
+  | 'user'
+  | 'admin'
+  | 'device'
+  | 'claimDevice'
+  | 'releaseDevice'
+  | 'upgrade';
+
+/**
  * The shape of the successful answer a partner receives in `data`.
  * - `record`: one JSON object.
  * - `list`: a JSON array (paged operations are always lists).
@@ -36,6 +52,19 @@ export type BodyPath = readonly string[];
 export type DeviceOwnership = 'lookup' | 'unclaimed' | 'call';
 
 /**
+ * Whether Ioto documents that the account selector confines the call to that account.
+ * - `documented`: a source says so (`source`: where, in docs/ioto-api.md terms).
+ * - `assumed`: only the Account page's "most APIs" and the proxy's reading suggest it. If Ioto
+ *   ignored the selector, the owner token would act in another account than the partner's, so
+ *   such operations are never granted through a wildcard, need the partner's acknowledgement
+ *   (`acceptAssumedScope`), and every record they answer must name the partner's account at
+ *   `answer` (each item of a list), or the partner gets a 502 and the operator an alarm.
+ */
+export type AccountScoping =
+  | { readonly basis: 'documented'; readonly source: string }
+  | { readonly basis: 'assumed'; readonly answer: BodyPath };
+
+/**
  * Every place an operation's body names an Ioto account or device, at any depth. The partner
  * policy enforces each one (OWASP API1: the CloudAPI token is an owner key over every tenant),
  * and a catalog test checks the declarations against the request schemas, so a field cannot be
@@ -49,6 +78,8 @@ export interface OperationScope {
    * checks the one named. Absent where the operation is not account-addressed.
    */
   readonly account?: BodyPath;
+  /** Whether Ioto documents what `account` does; given exactly when `account` is. */
+  readonly accountScoping?: AccountScoping;
   /** Every place where the body names a device by its id (claim ID). */
   readonly devices?: readonly BodyPath[];
   /** How the devices are confirmed to be the partner's. @default 'lookup' */
@@ -101,6 +132,8 @@ export interface OperationDefinition {
    * after a lost answer cannot change the outcome (reads, absolute updates).
    */
   readonly retrySafe: boolean;
+  /** The role the reference states for the operation (see {@link IotoRole}). */
+  readonly iotoRole: IotoRole;
   readonly sensitivity: Sensitivity;
   /**
    * Whether the call can change the device cloud or hand out something that can (credentials,
@@ -114,6 +147,12 @@ export interface OperationDefinition {
    * question §10.5). Such an answer is a failure for the partner, never a 200.
    */
   readonly errorInBody?: true;
+  /**
+   * Why the partner API does not offer this Ioto operation, when it does not: it is kept here so
+   * the catalog still lists every Ioto HTTP operation, but it has no route, no grant and no
+   * place in the API description (`withdrawnOperations` in index.ts).
+   */
+  readonly withdrawn?: string;
   /** Set when the operation is offered over REST by translation (Store over Generic). */
   readonly upstream?: UpstreamTranslation;
 }

@@ -27,9 +27,10 @@ export const userOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: false,
+    iotoRole: 'admin',
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -39,9 +40,10 @@ export const userOperations: readonly OperationDefinition[] = [
     paged: true,
     response: 'list',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -51,9 +53,10 @@ export const userOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'admin',
     mutates: false,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -64,6 +67,7 @@ export const userOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'record',
     retrySafe: true,
+    iotoRole: 'admin',
     sensitivity: 'admin',
     mutates: false,
     scope: {},
@@ -82,9 +86,14 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'record',
     // May accept an invite or register the user, which a repeat would do again or fail on.
     retrySafe: false,
+    iotoRole: 'public',
     sensitivity: 'admin',
     mutates: true,
     scope: {},
+    withdrawn:
+      'user/login completes a Cognito login of a person (docs/ioto-api.md §3.10, called without ' +
+      '/tok); with the CloudAPI token it would log in as the cloud owner and answer the ' +
+      "owner's account, manager and schema, which no partner may have.",
   },
   {
     controller: 'user',
@@ -94,9 +103,10 @@ export const userOperations: readonly OperationDefinition[] = [
     paged: false,
     response: 'none',
     retrySafe: false,
+    iotoRole: 'admin',
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
   {
     controller: 'user',
@@ -114,9 +124,14 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'record',
     // Writes the given fields as absolute values.
     retrySafe: true,
+    iotoRole: 'user',
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: ['accountId'], freeForm: [['preferences']] },
+    scope: {
+      accountScoping: { basis: 'assumed', answer: ['accountId'] },
+      account: ['accountId'],
+      freeForm: [['preferences']],
+    },
   },
   {
     controller: 'user',
@@ -133,8 +148,9 @@ export const userOperations: readonly OperationDefinition[] = [
     response: 'record',
     // With `sendInvite` a repeat emails another invite.
     retrySafe: false,
+    iotoRole: 'admin',
     sensitivity: 'admin',
     mutates: true,
-    scope: { account: ['accountId'] },
+    scope: { accountScoping: { basis: 'assumed', answer: ['accountId'] }, account: ['accountId'] },
   },
 ];

@@ -10,7 +10,8 @@ import {
   url,
   enum as zodEnum,
 } from 'zod';
-import { catalog, operationKey } from '../catalog/index';
+import { hasAssumedScope, isWildcardGrantable } from '../catalog/grants';
+import { catalog, operationKey, withdrawnOperations } from '../catalog/index';
 import { describeIssues } from './issues';
 
 /**
@@ -22,16 +23,29 @@ import { describeIssues } from './issues';
 
 const CONTROLLERS = new Set(catalog.map((op) => op.controller));
 const OPERATION_KEYS = new Set(catalog.map(operationKey));
+const WITHDRAWN: ReadonlyMap<string, string | undefined> = new Map(
+  withdrawnOperations.map((op) => [operationKey(op), op.withdrawn]),
+);
 
 /** `controller/operation` exactly as in the catalog, or `controller/*`. */
 const grant = string().superRefine((value, ctx) => {
   const [controller = '', operation] = value.split('/');
+  const withdrawn = WITHDRAWN.get(value);
+  if (withdrawn !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not offered: ${withdrawn}` });
+    return;
+  }
   const known =
     operation === '*'
       ? CONTROLLERS.has(controller)
       : OPERATION_KEYS.has(value as `${string}/${string}`);
   if (!known) ctx.addIssue({ code: 'custom', message: `unknown operation "${value}"` });
 });
+
+/** The operations whose account scoping Ioto does not document, by key. */
+const ASSUMED_SCOPE_KEYS: ReadonlySet<string> = new Set(
+  catalog.filter(hasAssumedScope).map(operationKey),
+);
 
 /** Ids as Ioto spells them; compared exactly, never trimmed or case-folded. */
 const ioToId = string()
@@ -87,6 +101,12 @@ export const partnerSchema = strictObject({
    * action/invoke is granted (see {@link partnerGrantIssues}).
    */
   actions: array(actionName).min(1).max(100).optional(),
+  /**
+   * The operations whose account scoping the proxy assumes (the README lists them and the
+   * risk) that this partner is granted anyway, by exact name: the operator's acknowledgement.
+   * Each must be in `operations` (see {@link partnerGrantIssues}).
+   */
+  acceptAssumedScope: array(grant).max(100).optional(),
   /** Optional limit to some devices, by exact id or id prefix. */
   devices: strictObject({
     ids: array(ioToId).max(1000).optional(),
@@ -117,16 +137,62 @@ interface GrantFields {
   readonly operations: readonly string[];
   readonly readOnly: boolean;
   readonly actions?: readonly string[] | undefined;
+  readonly acceptAssumedScope?: readonly string[] | undefined;
 }
 
+type GrantIssue = { readonly path: PropertyKey[]; readonly message: string };
+
 /**
- * Cross-field rules of one partner, as zod issues relative to the partner: `actions` is given
- * exactly when an operation that runs actions (action/invoke) is granted, by its exact name
- * (wildcards never include it) and not taken away by `readOnly`.
+ * Cross-field rules of one partner, as zod issues relative to the partner:
+ * - a `controller/*` wildcard must grant something (see `isWildcardGrantable`);
+ * - an operation whose account scoping is assumed is granted only with the partner's
+ *   acknowledgement in `acceptAssumedScope`, and that list names only such operations, each
+ *   granted by its exact name;
+ * - `actions` is given exactly when an operation that runs actions (action/invoke) is granted,
+ *   by its exact name (wildcards never include it) and not taken away by `readOnly`.
  */
-export function partnerGrantIssues(
-  partner: GrantFields,
-): { readonly path: PropertyKey[]; readonly message: string }[] {
+export function partnerGrantIssues(partner: GrantFields): GrantIssue[] {
+  return [...wildcardIssues(partner), ...assumedScopeIssues(partner), ...actionIssues(partner)];
+}
+
+function wildcardIssues(partner: GrantFields): GrantIssue[] {
+  return partner.operations.flatMap((grant, index) => {
+    if (!grant.endsWith('/*')) return [];
+    const controller = grant.slice(0, -2);
+    const ops = catalog.filter((op) => op.controller === controller);
+    if (ops.length === 0 || ops.some(isWildcardGrantable)) return [];
+    return [
+      {
+        path: ['operations', index],
+        message: `"${grant}" grants nothing: every ${controller} operation needs its exact name (${ops.map(operationKey).join(', ')})`,
+      },
+    ];
+  });
+}
+
+function assumedScopeIssues(partner: GrantFields): GrantIssue[] {
+  const accepted = new Set(partner.acceptAssumedScope ?? []);
+  const issues: GrantIssue[] = [];
+  partner.operations.forEach((grant, index) => {
+    if (ASSUMED_SCOPE_KEYS.has(grant) && !accepted.has(grant)) {
+      issues.push({
+        path: ['operations', index],
+        message: `"${grant}" relies on account scoping Ioto does not document: list it in acceptAssumedScope to accept the risk (see the README)`,
+      });
+    }
+  });
+  (partner.acceptAssumedScope ?? []).forEach((grant, index) => {
+    const path = ['acceptAssumedScope', index];
+    if (!ASSUMED_SCOPE_KEYS.has(grant)) {
+      issues.push({ path, message: `"${grant}" has no assumed account scoping to accept` });
+    } else if (!partner.operations.includes(grant)) {
+      issues.push({ path, message: `"${grant}" is not in operations` });
+    }
+  });
+  return issues;
+}
+
+function actionIssues(partner: GrantFields): GrantIssue[] {
   const runsActions = ACTION_OPERATIONS.some(
     (op) => partner.operations.includes(operationKey(op)) && !(partner.readOnly && op.mutates),
   );

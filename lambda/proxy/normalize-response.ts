@@ -1,3 +1,4 @@
+import { findOperation } from '../catalog/index';
 import type { ResponseKind } from '../catalog/types';
 import type { UpstreamCursor } from '../paging/upstream-query';
 import {
@@ -93,6 +94,21 @@ export function normalizeReply(
   // record: one object, or null when Ioto found nothing.
   if (data !== null && !isPlainObject(data)) throw unexpected('expected a record');
   return { data };
+}
+
+/**
+ * A reply of the Ioto operation `controller/operation`, read by its catalog entry: how the proxy
+ * reads the answers of its own calls (the ownership checks' device/get), exactly as partner calls.
+ */
+export function readCatalogReply(
+  call: { readonly controller: string; readonly operation: string },
+  reply: { readonly contentType: string; readonly text: string },
+): NormalizedReply {
+  const definition = findOperation(call.controller, call.operation);
+  if (definition === undefined) {
+    throw new Error(`No catalog operation ${call.controller}/${call.operation}`);
+  }
+  return normalizeReply(definition.response, definition.paged, reply);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 import type { Transport } from '../upstream/http-transport';
 import { type AuthScheme, IotoClient } from '../upstream/ioto-client';
 import { CachingTokenProvider, type TokenSource } from '../upstream/token-provider';
+import { readCatalogReply } from './normalize-response';
 import type { ProxyDependencies } from './proxy-core';
 import { createRequestValidator } from './validate-request';
 
@@ -101,7 +102,8 @@ export function buildProxyDependencies(
           return directory.byId(id);
         },
       },
-      ioto: (call) => client.call(call),
+      // Read as every partner call is: the one reader of Ioto replies.
+      ioto: async (call) => readCatalogReply(call, await client.call(call)).data,
       logger: wiring.logger,
     }),
     maxBodyBytes: limits.maxBodyBytes,

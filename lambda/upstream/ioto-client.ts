@@ -156,17 +156,6 @@ export class IotoClient {
     }
   }
 
-  /** Exactly the headers Ioto gets (HTTP itself adds host, content-length and connection). */
-  #headers(token: string): Record<string, string> {
-    return {
-      accept: 'application/json',
-      authorization: this.#options.authScheme === 'bearer' ? `bearer ${token}` : token,
-      'content-type': 'application/json',
-      'user-agent': USER_AGENT,
-      ...(this.#options.origin !== undefined && { origin: this.#options.origin }),
-    };
-  }
-
   async #send(
     url: string,
     payload: string,
@@ -177,7 +166,7 @@ export class IotoClient {
     let response: TransportResponse;
     try {
       response = await this.#transport(new URL(url), {
-        headers: this.#headers(token),
+        headers: iotoHeaders(token, this.#options.authScheme, this.#options.origin),
         body: payload,
         signal,
       });
@@ -284,4 +273,22 @@ function withinDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * Exactly the headers Ioto gets (HTTP itself adds host, content-length and connection): the
+ * token in the configured scheme, JSON both ways, the proxy's name, and `Origin` when set.
+ */
+export function iotoHeaders(
+  token: string,
+  scheme: AuthScheme,
+  origin: string | undefined,
+): Record<string, string> {
+  return {
+    accept: 'application/json',
+    authorization: scheme === 'bearer' ? `bearer ${token}` : token,
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+    ...(origin !== undefined && { origin }),
+  };
 }

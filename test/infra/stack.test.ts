@@ -435,6 +435,16 @@ describe('the deployment configuration', () => {
       { partners: [{ id: 'acme', operations: [], accounts: ['A'], actions: ['reboot-device'] }] },
       /partners\[0\]\.actions: needs action\/invoke/,
     ],
+    [
+      'an operation of assumed account scoping without the acknowledgement',
+      { partners: [{ id: 'acme', operations: ['dashboard/create'], accounts: ['A'] }] },
+      /partners\[0\]\.operations\[0\]: "dashboard\/create" relies on account scoping Ioto does not document/,
+    ],
+    [
+      'user/login',
+      { partners: [{ id: 'acme', operations: ['user/login'], accounts: ['A'] }] },
+      /partners\[0\]\.operations\[0\]: "user\/login" is not offered/,
+    ],
     ['no partners', { partners: [] }, /partners/],
     ['a bad retention', { monitoring: { logRetentionDays: 10 } }, /monitoring\.logRetentionDays/],
   ])('refuses %s, naming the field', (_name, overrides, message) => {

@@ -86,6 +86,23 @@ describe('every catalog operation through the local gateway', () => {
     const get = await rig.call('/v1/store/get', { deviceId: DEVICE, key: 'mode' });
     expect(get.body.data).toMatchObject({ key: 'mode', value: 'eco' });
   });
+
+  // docs/ioto-api.md §3.9: agent src/mqtt.c writes numbers as text over database sync
+  // (ioSetNum(), `value: '%g'`) and booleans as 1 or 0 over MQTT (ioSetBool(), `"value":%lf`).
+  it.each<[string, Record<string, unknown>]>([
+    ["ioSetNum()'s decimal text typed number", { key: 'counter', value: '12', type: 'number' }],
+    ["ioSetBool()'s 1 typed boolean", { key: 'online', value: 1, type: 'boolean' }],
+  ])('store/set forwards the agent format %s unchanged', async (_name, item) => {
+    const set = await rig.call('/v1/store/set', { deviceId: DEVICE, ...item });
+    expect(set.status).toBe(200);
+    expect(rig.simulator.requests.at(-1)).toMatchObject({
+      path: '/tok/generic/update',
+      rawQuery: 'exists',
+      body: { _type: 'Store', deviceId: DEVICE, ...item },
+    });
+    const get = await rig.call('/v1/store/get', { deviceId: DEVICE, key: item.key });
+    expect(get.body.data).toMatchObject(item);
+  });
 });
 
 describe('paging', () => {

@@ -5,7 +5,7 @@ import { LOCAL_ISSUER } from '../../dev/local-issuer';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import type { BodyPath, OperationDefinition } from '../../lambda/catalog/types';
 import { parseAccessConfig } from '../../lambda/config/access';
-import { TEST_SCOPE } from '../support/access-fixtures';
+import { ASSUMED_SCOPE_OPERATIONS, TEST_SCOPE } from '../support/access-fixtures';
 import { type CallResult, type Rig, startRig } from './gateway-harness';
 
 /**
@@ -29,6 +29,7 @@ const access = parseAccessConfig({
     {
       id: 'mallory',
       operations: catalog.map(operationKey),
+      acceptAssumedScope: ASSUMED_SCOPE_OPERATIONS,
       accounts: [B.id],
       actions: [...SEED.actionNames],
       identity: { issuer: LOCAL_ISSUER, clientId: 'mallory-client' },

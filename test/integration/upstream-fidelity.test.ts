@@ -160,3 +160,57 @@ describe('failures Ioto reports in its answer', () => {
     expect(rig.output.text()).not.toContain(rig.canary);
   });
 });
+
+describe('one reader of Ioto replies', () => {
+  afterEach(() => {
+    rig.simulator.envelope = 'reference';
+  });
+
+  it.each(['reference', 'wrapped-records'] as const)(
+    'confirms a device through its ownership check when records come %s',
+    async (envelope) => {
+      rig.simulator.envelope = envelope;
+      const result = await rig.call('/v1/store/get', { deviceId: DEVICE, key: 'temperature' });
+      expect(result.status).not.toBe(403);
+      const checks = rig.simulator.requests.filter(
+        (request) => request.controller === 'device' && request.operation === 'get',
+      );
+      expect(checks).toHaveLength(1);
+      expect(result.body.code).not.toBe('device_not_allowed');
+    },
+  );
+
+  it('answers device/get with the bare record when Ioto wraps it in {data}', async () => {
+    rig.simulator.envelope = 'wrapped-records';
+    const result = await rig.call('/v1/device/get', { id: DEVICE });
+    expect(result.status).toBe(200);
+    expect(result.body.data).toMatchObject({ id: DEVICE, accountId: OWNER.id });
+  });
+});
+
+describe('answers of operations whose account scoping is assumed', () => {
+  const [, OTHER] = SEED.accounts;
+
+  it.each([
+    ['a read', '/v1/alert/get', 'alert/get', { id: 'AL1' }],
+    ['a write', '/v1/dashboard/create', 'dashboard/create', { name: 'Main' }],
+  ])(
+    'answers %s that comes back from another account with 502 and a scope violation',
+    async (_name, path, operation, body) => {
+      rig.simulator.faults.jsonNext(1, 200, { id: 'X1', accountId: OTHER.id }, operation);
+      const result = await rig.call(path, body);
+      expectProblem(result, 502, 'upstream_error');
+      expect(result.text).not.toContain(OTHER.id);
+      const violations = rig.output
+        .records()
+        .filter((line) => String(line.message).startsWith('scope violation'));
+      expect(violations.at(-1)).toMatchObject({ operation, partnerId: 'tester' });
+    },
+  );
+
+  it('passes on an answer that names the call account', async () => {
+    const result = await rig.call('/v1/dashboard/create', { name: 'Ops' });
+    expect(result.status).toBe(200);
+    expect(result.body.data).toMatchObject({ name: 'Ops', accountId: OWNER.id });
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SEED } from '../../dev/ioto-simulator';
 import { LOCAL_ISSUER } from '../../dev/local-issuer';
+import { hasAssumedScope } from '../../lambda/catalog/grants';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import {
   type AccessConfig,
@@ -12,9 +13,14 @@ import {
 /** The gateway scope of every test configuration. */
 export const TEST_SCOPE = 'ioto-bff/partner-api';
 
+/** Every operation whose account scoping is assumed: a partner granted them all accepts these. */
+export const ASSUMED_SCOPE_OPERATIONS: readonly string[] = catalog
+  .filter(hasAssumedScope)
+  .map(operationKey);
+
 /**
  * A configuration with one partner, `tester`, granted every catalog operation by exact name on
- * one account: the contract tests of the proxy run as it.
+ * one account (accepting every assumed account scoping): the contract tests run as it.
  */
 export function fullAccessConfig(accountId: string): AccessConfig {
   return parseAccessConfig({
@@ -24,6 +30,7 @@ export function fullAccessConfig(accountId: string): AccessConfig {
       {
         id: 'tester',
         operations: catalog.map(operationKey),
+        acceptAssumedScope: ASSUMED_SCOPE_OPERATIONS,
         accounts: [accountId],
         actions: [...SEED.actionNames],
         identity: { issuer: LOCAL_ISSUER, clientId: 'tester-client' },

@@ -1,5 +1,6 @@
 import { LOCAL_ISSUER } from '../../dev/local-issuer';
-import { grantedOperations, isWildcardGrantable } from '../../lambda/auth/partner-directory';
+import { grantedOperations } from '../../lambda/auth/partner-directory';
+import { isWildcardGrantable } from '../../lambda/catalog/grants';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import {
   AccessConfigError,
@@ -36,7 +37,7 @@ describe('parseAccessConfig', () => {
     expect(devAccessConfig().partners.map((p) => p.id)).toEqual(['acme', 'globex', 'initech']);
   });
 
-  it.each([
+  it.each<[string, unknown[], RegExp]>([
     [
       'an unknown operation',
       [partner({ operations: ['device/remove'] })],
@@ -106,6 +107,41 @@ describe('parseAccessConfig', () => {
       [partner({ operations: ['action/invoke'], actions: [] })],
       /partners\[0\]\.actions/,
     ],
+    [
+      'user/login, which the partner API does not offer',
+      [partner({ operations: ['device/find', 'user/login'] })],
+      /partners\[0\]\.operations\[1\]: "user\/login" is not offered: .*cloud owner/,
+    ],
+    [
+      'an operation of assumed account scoping without the acknowledgement',
+      [partner({ operations: ['device/find', 'dashboard/create'] })],
+      /partners\[0\]\.operations\[1\]: "dashboard\/create" relies on account scoping Ioto does not document: list it in acceptAssumedScope/,
+    ],
+    [
+      'an acknowledgement of an operation that is not granted',
+      [partner({ operations: ['alert/find'], acceptAssumedScope: ['alert/find', 'alert/get'] })],
+      /partners\[0\]\.acceptAssumedScope\[1\]: "alert\/get" is not in operations/,
+    ],
+    [
+      'an acknowledgement of an operation whose scoping Ioto documents',
+      [partner({ operations: ['device/find'], acceptAssumedScope: ['device/find'] })],
+      /partners\[0\]\.acceptAssumedScope\[0\]: "device\/find" has no assumed account scoping to accept/,
+    ],
+    [
+      'an acknowledgement by wildcard',
+      [partner({ operations: ['alert/find'], acceptAssumedScope: ['alert/*', 'alert/find'] })],
+      /partners\[0\]\.acceptAssumedScope\[0\]: "alert\/\*" has no assumed account scoping/,
+    ],
+    ...['alert', 'dashboard', 'user', 'account', 'action', 'provision'].map(
+      (controller): [string, unknown[], RegExp] =>
+        [
+          `${controller}/*, which grants nothing`,
+          [partner({ operations: ['device/find', `${controller}/*`] })],
+          new RegExp(
+            `partners\\[0\\]\\.operations\\[1\\]: "${controller}/\\*" grants nothing: every ${controller} operation needs its exact name`,
+          ),
+        ] as const,
+    ),
   ])('refuses %s, naming the field', (_name, partners, message) => {
     expect(() => parseAccessConfig(config(partners))).toThrow(AccessConfigError);
     expect(() => parseAccessConfig(config(partners))).toThrow(message);
@@ -122,11 +158,31 @@ describe('parseAccessConfig', () => {
     );
   });
 
-  it('accepts action/invoke with the actions it may run', () => {
+  it('accepts action/invoke with the actions it may run and the acknowledgement', () => {
     const parsed = parseAccessConfig(
-      config([partner({ operations: ['action/invoke'], actions: ['reboot-device'] })]),
+      config([
+        partner({
+          operations: ['action/invoke'],
+          acceptAssumedScope: ['action/invoke'],
+          actions: ['reboot-device'],
+        }),
+      ]),
     );
     expect(parsed.partners[0]?.actions).toEqual(['reboot-device']);
+  });
+
+  it('accepts operations of assumed account scoping granted by name with the acknowledgement', () => {
+    const parsed = parseAccessConfig(
+      config([
+        partner({
+          operations: ['device/*', 'dashboard/create', 'alert/find'],
+          acceptAssumedScope: ['alert/find', 'dashboard/create'],
+        }),
+      ]),
+    );
+    expect(grantedOperations(parsed.partners[0] as PartnerConfig)).toEqual(
+      new Set(['alert/find', 'dashboard/create', 'device/find', 'device/get', 'device/release']),
+    );
   });
 
   it('defaults readOnly to false', () => {
@@ -136,23 +192,27 @@ describe('parseAccessConfig', () => {
 
 describe('grantedOperations', () => {
   it('grants exact names', () => {
-    expect(grants({ operations: ['device/getCreds', 'user/create'] })).toEqual([
+    expect(grants({ operations: ['device/getCreds', 'user/getRoles'] })).toEqual([
       'device/getCreds',
-      'user/create',
+      'user/getRoles',
     ]);
   });
 
-  it('grants through a wildcard only scopable read and write operations', () => {
+  it('grants through a wildcard only scopable read and write operations Ioto scopes', () => {
+    // device/claim's account scoping is assumed; the credential operations need their name.
     expect(grants({ operations: ['device/*'] })).toEqual([
-      'device/claim',
       'device/find',
       'device/get',
       'device/release',
     ]);
-    // action/invoke is scoped to the account but runs actions granted by name: exact name only.
-    expect(grants({ operations: ['user/*', 'account/*', 'action/*', 'provision/*'] })).toEqual([
-      'provision/update',
-      'provision/updateReport',
+    // generic/create and generic/remove: assumed account scoping.
+    expect(grants({ operations: ['generic/*', 'store/*', 'metric/*'] })).toEqual([
+      'generic/find',
+      'generic/get',
+      'generic/update',
+      'metric/fetch',
+      'store/get',
+      'store/set',
     ]);
   });
 
@@ -160,7 +220,9 @@ describe('grantedOperations', () => {
     'never grants %s through a wildcard',
     (key) => {
       const controller = key.split('/')[0];
-      expect(grants({ operations: [`${controller}/*`] })).not.toContain(key);
+      // Straight to the expansion: the schema refuses a wildcard that grants nothing.
+      const wildcard = { ...partner({ operations: [`${controller}/*`] }), readOnly: false };
+      expect(grantedOperations(wildcard as PartnerConfig)).not.toContain(key);
     },
   );
 
@@ -190,6 +252,7 @@ describe('compactAccessConfig', () => {
     config([
       partner({
         operations: ['device/find', 'action/invoke'],
+        acceptAssumedScope: ['action/invoke'],
         actions: ['reboot-device'],
         throttle: { rateLimit: 5, burstLimit: 10 },
         quota: { limit: 9, period: 'DAY' },

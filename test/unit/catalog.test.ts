@@ -2,11 +2,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strictObject, toJSONSchema } from 'zod';
 import { jsonObject } from '../../lambda/catalog/fields';
-import { catalog, findOperation, operationKey } from '../../lambda/catalog/index';
+import {
+  catalog,
+  findOperation,
+  operationKey,
+  withdrawnOperations,
+} from '../../lambda/catalog/index';
 import type { OperationDefinition, ResponseKind, Sensitivity } from '../../lambda/catalog/types';
 
+/** Every Ioto operation the catalog lists: the offered ones and the withdrawn ones. */
+const EVERY_OPERATION = [...catalog, ...withdrawnOperations];
+
 const opOf = (key: string): OperationDefinition => {
-  const op = catalog.find((candidate) => operationKey(candidate) === key);
+  const op = EVERY_OPERATION.find((candidate) => operationKey(candidate) === key);
   if (op === undefined) throw new Error(`${key} is not in the catalog`);
   return op;
 };
@@ -108,10 +116,8 @@ const MINIMAL_BODIES: Record<string, Record<string, unknown>> = {
   'generic/get': { _type: 'Device' },
   'generic/remove': { _type: 'Store' },
   'generic/update': { _type: 'Store' },
-  'metric/fetch': {
-    deviceId: 'DEV0123456',
-    items: [{ namespace: 'Embedthis/Device', statistic: 'avg' }],
-  },
+  // `statistic` is Req with default avg in the reference (§3.7): Ioto's default applies.
+  'metric/fetch': { deviceId: 'DEV0123456', items: [{ namespace: 'Embedthis/Device' }] },
   'metric/getDeviceSchema': {},
   'metric/getMetricList': { cloudId: 'C1' },
   'provision/getCerts': { id: 'DEV0123456' },
@@ -133,8 +139,12 @@ const ALL_KEYS = Object.keys(MINIMAL_BODIES);
 const STRICT_KEYS = ALL_KEYS.filter((key) => !FREE_ATTRIBUTE_OPERATIONS.has(key));
 
 describe('the catalog', () => {
-  it('holds 44 operations', () => {
-    expect(catalog).toHaveLength(44);
+  it('offers 43 operations and withdraws user/login, with the reason', () => {
+    expect(catalog).toHaveLength(43);
+    expect(withdrawnOperations.map(operationKey)).toEqual(['user/login']);
+    expect(withdrawnOperations[0]?.withdrawn).toMatch(/cloud owner/);
+    expect(findOperation('user', 'login')).toBeUndefined();
+    expect(catalog.every((op) => op.withdrawn === undefined)).toBe(true);
   });
 
   it('has one entry per controller/operation key', () => {
@@ -142,8 +152,8 @@ describe('the catalog', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it('offers exactly the 42 HTTP operations and the two translated Store operations', () => {
-    expect(catalog.map(operationKey).sort()).toEqual(
+  it('lists exactly the 42 HTTP operations and the two translated Store operations', () => {
+    expect(EVERY_OPERATION.map(operationKey).sort()).toEqual(
       [...HTTP_OPERATIONS, ...TRANSLATED_OPERATIONS].sort(),
     );
   });
@@ -195,7 +205,7 @@ describe('the catalog', () => {
   );
 
   it('has a minimal body for every entry in these tests', () => {
-    expect(ALL_KEYS.sort()).toEqual(catalog.map(operationKey).sort());
+    expect(ALL_KEYS.sort()).toEqual(EVERY_OPERATION.map(operationKey).sort());
   });
 });
 
@@ -294,7 +304,7 @@ describe('operation properties', () => {
     paths === undefined || paths.length === 0 ? '-' : paths.map(dotted).join(' ');
 
   it('lists every catalog entry once', () => {
-    expect(rows.map(([key]) => key).sort()).toEqual(catalog.map(operationKey).sort());
+    expect(rows.map(([key]) => key).sort()).toEqual(EVERY_OPERATION.map(operationKey).sort());
   });
 
   it.each(rows)(
@@ -621,6 +631,26 @@ describe('request schemas', () => {
     expect(issueFields(key, { ...MINIMAL_BODIES[key], [field]: value })).toContain(field);
   });
 
+  it.each<[string, unknown]>([
+    ['an empty statistic', ''],
+    ['a statistic of 33 characters', long(33)],
+    ['a numeric statistic', 90],
+    ['a null statistic', null],
+  ])('metric/fetch still rejects %s', (_name, statistic) => {
+    const body = { deviceId: 'D1', items: [{ namespace: 'Embedthis/Device', statistic }] };
+    expect(parse('metric/fetch', body).error?.issues.map((issue) => issue.path)).toEqual([
+      ['items', 0, 'statistic'],
+    ]);
+  });
+
+  it('metric/fetch leaves a missing statistic to Ioto, whose default is avg (§3.7)', () => {
+    const body = { deviceId: 'D1', items: [{ namespace: 'Embedthis/Device', metric: 'temp' }] };
+    const result = parse('metric/fetch', body);
+    expect(result.success).toBe(true);
+    // Strict: no `statistic` was added on the way.
+    expect(result.data).toStrictEqual(body);
+  });
+
   it.each(['avg', 'min', 'max', 'count', 'sum', 'current', 'p90'])(
     'metric/fetch accepts the statistic %s',
     (statistic) => {
@@ -834,12 +864,50 @@ describe('store translation', () => {
     });
   });
 
+  // What the vendor writes to the Store (docs/ioto-api.md §3.9): each is forwarded unchanged.
+  it.each<[string, string | number | boolean, string]>([
+    ['samples/api/set-item.sh line 14', '1766138400', 'string'],
+    ["agent src/mqtt.c ioSet(): {value: '%s', type: 'string'}", 'eco', 'string'],
+    ['agent src/mqtt.c ioSetNum() over MQTT: {"value":%lf, type: "number"}', 21.5, 'number'],
+    ["agent src/mqtt.c ioSetNum() over sync: {value: '%g', type: 'number'}", '21.5', 'number'],
+    ["agent src/mqtt.c ioSetNum() over sync, %g of 1e7: '1e+07'", '1e+07', 'number'],
+    ["agent src/mqtt.c ioSetNum() over sync, %g of -0.00005: '-5e-05'", '-5e-05', 'number'],
+    ["apps/demo/src/demo.c line 107: {value: '%d', type: 'number'}", '12', 'number'],
+    ['agent src/mqtt.c ioSetBool(true) over MQTT: {"value":1.000000}', 1, 'boolean'],
+    ['agent src/mqtt.c ioSetBool(false) over MQTT: {"value":0.000000}', 0, 'boolean'],
+    ["agent src/mqtt.c ioSetBool(true) over sync: {value: '%g'}", '1', 'boolean'],
+    ["agent src/mqtt.c ioSetBool(false) over sync: {value: '%g'}", '0', 'boolean'],
+    ['a boolean item as ioGetBool() reads it back', true, 'boolean'],
+    ['a boolean item as ioGetBool() reads it back', false, 'boolean'],
+  ])('store/set accepts the vendor body of %s', (_source, value, type) => {
+    const body = { deviceId: 'D1', key: 'k', value, type };
+    expect(parse('store/set', body)).toMatchObject({ success: true, data: body });
+    expect(translate('store/set', body)).toEqual({ _type: 'Store', ...body });
+  });
+
+  // No vendor source writes these (docs/ioto-api.md §3.9).
   it.each<[string | number | boolean, string]>([
-    ['42', 'number'],
     [42, 'string'],
     [true, 'string'],
+    ['', 'number'],
+    ['forty-two', 'number'],
+    ['0x2A', 'number'],
+    ['1,5', 'number'],
+    [' 42', 'number'],
+    ['42.', 'number'],
+    ['+42', 'number'],
+    ['Infinity', 'number'],
+    ['NaN', 'number'],
+    // The agent formatter's rendering of 0 (lib/rLib.c outFloatE()): no number.
+    ['e+00', 'number'],
+    [true, 'number'],
     ['true', 'boolean'],
-    [1, 'boolean'],
+    ['false', 'boolean'],
+    [2, 'boolean'],
+    [0.5, 'boolean'],
+    [-1, 'boolean'],
+    ['1.0', 'boolean'],
+    ['yes', 'boolean'],
   ])('store/set rejects the value %j declared as %s', (value, type) => {
     expect(issueFields('store/set', { deviceId: 'D1', key: 'k', value, type })).toContain('type');
   });
@@ -933,5 +1001,147 @@ describe('mutates', () => {
     expect(catalog.filter((op) => op.sensitivity === 'credential').every((op) => op.mutates)).toBe(
       true,
     );
+  });
+});
+
+describe('what the reference documents about each operation', () => {
+  /** The Role column of docs/ioto-api.md §3, operation by operation. */
+  const ROLES: Record<string, string> = {
+    'account/close': 'admin',
+    'account/find': 'admin',
+    'account/get': 'user',
+    'account/updateIdentity': 'admin',
+    'action/find': 'user',
+    'action/get': 'admin',
+    'action/invoke': 'user',
+    'alert/find': 'user',
+    'alert/get': 'admin',
+    'alert/remove': 'admin',
+    'alert/update': 'admin',
+    'dashboard/create': 'user',
+    'dashboard/find': 'user',
+    'dashboard/get': 'user',
+    'dashboard/remove': 'user',
+    'dashboard/update': 'user',
+    'device/claim': 'claimDevice',
+    'device/find': 'user',
+    'device/get': 'user',
+    'device/getCreds': 'device',
+    'device/getSignedUrl': 'device',
+    'device/provision': 'device',
+    'device/release': 'releaseDevice',
+    'generic/create': 'user',
+    'generic/find': 'user',
+    'generic/get': 'user',
+    'generic/remove': 'user',
+    'generic/update': 'user',
+    'metric/fetch': 'user',
+    'metric/getDeviceSchema': 'user',
+    'metric/getMetricList': 'user',
+    'provision/getCerts': 'device',
+    'provision/update': 'upgrade',
+    'provision/updateReport': 'upgrade',
+    // Store over Generic: the Generic operations' role.
+    'store/get': 'user',
+    'store/set': 'user',
+    'user/create': 'admin',
+    'user/find': 'user',
+    'user/get': 'user',
+    'user/getRoles': 'admin',
+    'user/login': 'public',
+    'user/remove': 'admin',
+    'user/update': 'user',
+    'user/updateRole': 'admin',
+  };
+
+  it.each(Object.entries(ROLES))('%s is written for the %s role', (key, role) => {
+    expect(opOf(key).iotoRole).toBe(role);
+  });
+
+  it('names a role for every operation', () => {
+    expect(Object.keys(ROLES).sort()).toEqual(EVERY_OPERATION.map(operationKey).sort());
+  });
+
+  /**
+   * Where Ioto says the account selector confines the call: the Account controller's `id`,
+   * device/find and device/get (`accountId` owner), and the vendor samples' Generic find, get
+   * and update (Store over them) and metric/fetch. Everything else is the proxy's assumption.
+   */
+  const DOCUMENTED = [
+    'account/close',
+    'account/find',
+    'account/get',
+    'account/updateIdentity',
+    'device/find',
+    'device/get',
+    'generic/find',
+    'generic/get',
+    'generic/update',
+    'metric/fetch',
+    'store/get',
+    'store/set',
+  ];
+
+  it('says how Ioto scopes every operation that selects an account, and no other', () => {
+    for (const op of EVERY_OPERATION) {
+      expect([operationKey(op), op.scope.accountScoping !== undefined]).toEqual([
+        operationKey(op),
+        op.scope.account !== undefined,
+      ]);
+    }
+  });
+
+  it('calls documented exactly the operations a source documents', () => {
+    const documented = EVERY_OPERATION.filter(
+      (op) => op.scope.accountScoping?.basis === 'documented',
+    ).map(operationKey);
+    expect(documented.sort()).toEqual([...DOCUMENTED].sort());
+  });
+
+  it.each(
+    EVERY_OPERATION.flatMap((op) =>
+      op.scope.accountScoping?.basis === 'documented'
+        ? [[operationKey(op), op.scope.accountScoping.source] as const]
+        : [],
+    ),
+  )('%s cites sections of docs/ioto-api.md that exist (%s)', (_key, source) => {
+    const reference = readFileSync(join(__dirname, '..', '..', 'docs/ioto-api.md'), 'utf8');
+    const sections = [...source.matchAll(/§(\d+\.\d+)/g)].map((match) => match[1] ?? '');
+    expect(sections.length).toBeGreaterThan(0);
+    for (const section of sections) {
+      expect(reference).toMatch(new RegExp(`^### ${section.replace('.', '\\.')} `, 'm'));
+    }
+  });
+
+  it.each(
+    EVERY_OPERATION.flatMap((op) =>
+      op.scope.accountScoping?.basis === 'assumed'
+        ? [[operationKey(op), op.scope.accountScoping.answer] as const]
+        : [],
+    ),
+  )('%s: an answer must name the account at %j', (key, answer) => {
+    const op = opOf(key);
+    // Where a record names its account: accountId on the records of §3.3, §3.4, §3.5, §3.10
+    // and Generic items; action/invoke answers its context back.
+    expect(answer).toEqual(key === 'action/invoke' ? ['context', 'accountId'] : ['accountId']);
+    expect(op.scope.account).toBeDefined();
+  });
+});
+
+describe('the README', () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+
+  it('lists exactly the operations of assumed account scoping', () => {
+    const section = readme.slice(
+      readme.indexOf('### Operations of assumed account scoping'),
+      readme.indexOf('## The partner contract'),
+    );
+    const listed = [...section.matchAll(/^\| (`[a-z]+\/[A-Za-z]+`(?:, `[a-z]+\/[A-Za-z]+`)*)/gm)]
+      .flatMap((row) => [...(row[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]))
+      .sort();
+    const assumed = EVERY_OPERATION.filter(
+      (op) => op.scope.accountScoping?.basis === 'assumed',
+    ).map(operationKey);
+    expect(listed).toEqual(assumed.sort());
   });
 });

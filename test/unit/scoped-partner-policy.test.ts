@@ -30,15 +30,28 @@ const access = parseAccessConfig({
       id: 'solo',
       operations: [
         'device/*',
+        'device/claim',
         'generic/*',
+        'generic/create',
         'store/*',
         'provision/update',
         'account/find',
         'alert/find',
+        'alert/get',
         'action/invoke',
-        'dashboard/*',
+        'dashboard/create',
+        'dashboard/update',
         'metric/fetch',
         'action/get',
+      ],
+      acceptAssumedScope: [
+        'device/claim',
+        'generic/create',
+        'alert/find',
+        'alert/get',
+        'action/invoke',
+        'dashboard/create',
+        'dashboard/update',
       ],
       accounts: ['ACC1'],
       actions: ['reboot-device'],
@@ -46,7 +59,8 @@ const access = parseAccessConfig({
     },
     {
       id: 'duo',
-      operations: ['device/*', 'store/*', 'generic/*', 'action/invoke'],
+      operations: ['device/*', 'store/*', 'generic/*', 'generic/create', 'action/invoke'],
+      acceptAssumedScope: ['generic/create', 'action/invoke'],
       accounts: ['ACC1', 'ACC2'],
       actions: ['reboot-device'],
       identity: { issuer: LOCAL_ISSUER, clientId: 'duo' },
@@ -61,7 +75,7 @@ const ioto = async (call: UpstreamCall) => {
   calls.push(call);
   const { id, accountId } = call.body as { id: string; accountId: string };
   if (owners[id] !== accountId) throw new UpstreamRejectedError();
-  return { text: JSON.stringify({ id, accountId }) };
+  return { id, accountId };
 };
 const logger = new Logger({ logLevel: 'SILENT' });
 const policy = new ScopedPartnerPolicy({ directory: new PartnerDirectory(access), ioto, logger });
@@ -390,10 +404,65 @@ describe('ScopedPartnerPolicy.filter', () => {
 
   it('answers a record of another account as if Ioto had found nothing', () => {
     const errors = jest.spyOn(logger, 'error');
-    expect(() => policy.filter(call('alert/find'), { id: 'AL', accountId: 'ACC2' })).toThrow(
+    expect(() =>
+      policy.filter(call('generic/get'), { _type: 'Event', id: 'E', accountId: 'ACC2' }),
+    ).toThrow(
       expect.objectContaining({ code: 'upstream_rejected', detail: NEUTRAL_REJECTION_DETAIL }),
     );
     expect(errors).toHaveBeenCalledWith(SCOPE_VIOLATION_MESSAGE, expect.any(Object));
+  });
+
+  describe('on an operation whose account scoping is assumed', () => {
+    it.each([
+      ['a record of another account', 'alert/get', { id: 'AL', accountId: 'ACC2' }, 1],
+      ['a record that names no account', 'alert/get', { id: 'AL' }, 1],
+      ['a record whose account is not a string', 'alert/get', { id: 'AL', accountId: 7 }, 1],
+      [
+        'a list with one item of another account',
+        'alert/find',
+        [
+          { id: 'A1', accountId: 'ACC1' },
+          { id: 'A2', accountId: 'ACC2' },
+        ],
+        1,
+      ],
+      ['a list with an item that names no account', 'alert/find', [{ id: 'A1' }, 'x'], 2],
+      ['the written record of another account', 'dashboard/create', { accountId: 'ACC2' }, 1],
+      [
+        'an action context of another account',
+        'action/invoke',
+        { name: 'reboot-device', context: { accountId: 'ACC2' } },
+        1,
+      ],
+      ['an action answer without its context', 'action/invoke', { name: 'reboot-device' }, 1],
+    ])('answers %s with 502 upstream_error and logs the violation', (_name, key, data, count) => {
+      const errors = jest.spyOn(logger, 'error');
+      errors.mockClear();
+      expect(() => policy.filter(call(key), data)).toThrow(
+        expect.objectContaining({ code: 'upstream_error', status: 502 }),
+      );
+      expect(errors).toHaveBeenCalledWith(
+        SCOPE_VIOLATION_MESSAGE,
+        expect.objectContaining({ partnerId: 'solo', operation: key, dropped: count }),
+      );
+    });
+
+    it.each([
+      ['a record of the account', 'alert/get', { id: 'AL', accountId: 'ACC1' }],
+      ['a record Ioto did not find', 'alert/get', null],
+      ['a list of the account', 'alert/find', [{ id: 'A1', accountId: 'ACC1' }]],
+      ['an empty list', 'alert/find', []],
+      [
+        'an action answer with its context',
+        'action/invoke',
+        { name: 'reboot-device', context: { accountId: 'ACC1', deviceId: 'D1' } },
+      ],
+    ])('passes %s on', (_name, key, data) => {
+      const errors = jest.spyOn(logger, 'error');
+      errors.mockClear();
+      expect(policy.filter(call(key), data)).toEqual(data);
+      expect(errors).not.toHaveBeenCalled();
+    });
   });
 });
 

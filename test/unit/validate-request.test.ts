@@ -65,6 +65,37 @@ describe('createRequestValidator', () => {
     ]);
   });
 
+  // The vendor's own forms (docs/ioto-api.md §3.7, §3.9) pass unchanged: nothing is filled in.
+  it.each<[string, string, Record<string, unknown>]>([
+    [
+      'a metric request without statistic (ref: Req, default avg)',
+      'metric/fetch',
+      { deviceId: 'D1', items: [{ namespace: 'Embedthis/Device', metric: 'temp' }] },
+    ],
+    [
+      "the agent's ioSetNum() over sync: decimal text typed number",
+      'store/set',
+      { deviceId: 'D1', key: 'counter', value: '12', type: 'number' },
+    ],
+    [
+      "the agent's ioSetBool() over MQTT: 1 typed boolean",
+      'store/set',
+      { deviceId: 'D1', key: 'on', value: 1, type: 'boolean' },
+    ],
+  ])('forwards %s as sent', (_name, key, body) => {
+    expect(validate(op(key), body).fields).toStrictEqual(body);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['text that is no number typed number', { value: 'eco', type: 'number' }],
+    ['"true" typed boolean, which no vendor source writes', { value: 'true', type: 'boolean' }],
+    ['2 typed boolean', { value: 2, type: 'boolean' }],
+  ])('refuses a store/set with %s at /type', (_name, fields) => {
+    expect(problemsOf('store/set', { deviceId: 'D1', key: 'k', ...fields })).toEqual([
+      { path: '/type', message: expect.stringMatching(/^type "\w+" takes /) },
+    ]);
+  });
+
   it('forwards the parsed fields, not the raw body', () => {
     const result = validate(op('store/set'), { deviceId: 'D1', key: 'k', value: 1 });
     expect(result.fields).toEqual({ deviceId: 'D1', key: 'k', value: 1 });
