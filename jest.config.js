@@ -8,6 +8,7 @@ module.exports = {
   // Sources may import siblings as `./x.js` (NodeNext style); map them to the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // ESM-only packages: middy 7, and puppeteer-core 25 with its own ESM dependencies.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|puppeteer-core|@puppeteer|chromium-bidi)/)'],
   testTimeout: 20000,
 };

@@ -174,6 +174,10 @@ export const deploymentConfigSchema = strictObject({
   monitoring: strictObject({
     alarmEmail: string().email().optional(),
     logRetentionDays: union(RETENTION_DAYS.map((d) => literal(d))).default(30),
+    /** How long the audit log group keeps the partners' audit lines. */
+    auditRetentionDays: union(RETENTION_DAYS.map((d) => literal(d))).default(365),
+    /** Refusals of one partner within five minutes above which the refusal alarm fires. */
+    refusalSpikePer5Minutes: int().min(1).max(1_000_000).default(50),
     /** Alarm thresholds. */
     fiveXxRatePercent: int().min(1).max(100).default(5),
     latencyP99Ms: int().min(100).max(29_000).default(5_000),

@@ -6,10 +6,13 @@ import { compactAccessConfig } from '../lambda/config/access';
 import { toEnvironment } from '../lambda/config/settings';
 import { type DeploymentConfig, wafRateLimit } from './config';
 import { AccessConfigStore } from './constructs/access-config-store';
+import { AuditTrail } from './constructs/audit-trail';
 import { BffFunction } from './constructs/bff-function';
+import { IdempotencyStore } from './constructs/idempotency-store';
 import { IotoSecrets } from './constructs/ioto-secrets';
 import { Monitoring } from './constructs/monitoring';
 import { PartnerApi } from './constructs/partner-api';
+import { cognitoTokenUrl, PartnerDocs } from './constructs/partner-docs';
 import { PartnerIdentity } from './constructs/partner-identity';
 import { PartnerShards } from './constructs/partner-shards';
 import { WebFirewall } from './constructs/web-firewall';
@@ -29,7 +32,8 @@ export const usageKeyPrefixOf = (stackName: string): string =>
 
 /**
  * ioto-bff in one stack: secrets, partner identity, the access configuration (in AppConfig),
- * the authorizer and proxy functions rolled out by CodeDeploy, the REST API with its usage-plan
+ * the idempotency records (DynamoDB), the audit trail (its own log group), the authorizer and
+ * proxy functions rolled out by CodeDeploy, the REST API with its usage-plan
  * tiers, the partners' keys and app clients (in nested stacks), the web firewall and monitoring.
  * Environment-agnostic: it synthesizes offline with no credentials and no lookups, and every
  * name it gives is unique per stack, so several stacks share an account and region.
@@ -52,6 +56,7 @@ export class IotoBffStack extends Stack {
     this.secrets = new IotoSecrets(this, 'Secrets', { tokenSecret: config.ioto.tokenSecret });
     const identity = new PartnerIdentity(this, 'Identity', { identity: config.identity });
     const accessStore = new AccessConfigStore(this, 'AccessConfig');
+    const idempotency = new IdempotencyStore(this, 'Idempotency');
 
     this.authorizer = new BffFunction(this, 'AuthorizerFunction', {
       handler: 'authorizer',
@@ -80,6 +85,7 @@ export class IotoBffStack extends Stack {
         ...(config.ioto.origin !== undefined && { IOTO_ORIGIN: config.ioto.origin }),
         IOTO_TOKEN_SECRET_ID: this.secrets.tokenSecretId,
         PAGE_TOKEN_SECRET_ID: this.secrets.pageTokenKey.secretArn,
+        ...idempotency.environment,
         ...accessStore.environment,
         ...toEnvironment(limits),
       },
@@ -88,6 +94,13 @@ export class IotoBffStack extends Stack {
     this.secrets.grantRead(this.proxy.role);
     accessStore.grantRead(this.proxy.role);
     accessStore.grantRead(this.authorizer.role);
+    idempotency.grantItemAccess(this.proxy.role);
+    const audit = new AuditTrail(this, 'Audit', {
+      proxyLogGroup: this.proxy.logGroup,
+      retention: config.monitoring.auditRetentionDays as RetentionDays,
+      forwarderLogRetention: logRetention,
+      metricsNamespace,
+    });
 
     this.api = new PartnerApi(this, 'PartnerApi', {
       proxy: this.proxy.alias,
@@ -95,6 +108,15 @@ export class IotoBffStack extends Stack {
       api: config.api,
       partners: config.partners,
       logRetention,
+    });
+    // Open documentation on the same API and stage: GET /docs and /openapi.json.
+    new PartnerDocs(this, 'Docs', {
+      api: this.api.api,
+      pageLimits: limits,
+      scope: identity.scope,
+      tokenUrl: cognitoTokenUrl(identity.clients?.pool),
+      logRetention,
+      metricsNamespace,
     });
     const shards = new PartnerShards(this, 'Partners', {
       partners: config.partners,
@@ -131,6 +153,7 @@ export class IotoBffStack extends Stack {
       api: this.api.api,
       proxy: this.proxy.alias,
       proxyLogGroup: this.proxy.logGroup,
+      auditLogGroup: audit.logGroup,
       authorizer: this.authorizer.alias,
       metricsNamespace,
       monitoring: config.monitoring,

@@ -31,6 +31,7 @@ export const CONTRACT_CODES: Readonly<Record<string, number>> = {
   validation_failed: 400,
   invalid_page_token: 400,
   upstream_rejected: 400,
+  idempotency_key_required: 400,
   unauthorized: 401,
   forbidden: 403,
   operation_not_allowed: 403,
@@ -42,6 +43,8 @@ export const CONTRACT_CODES: Readonly<Record<string, number>> = {
   throttled: 429,
   quota_exceeded: 429,
   method_not_allowed: 405,
+  idempotency_in_progress: 409,
+  idempotency_key_reused: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
   internal: 500,
@@ -54,6 +57,7 @@ export const CONTRACT_CODES: Readonly<Record<string, number>> = {
   upstream_throttled: 503,
   token_unavailable: 503,
   page_token_unavailable: 503,
+  idempotency_unavailable: 503,
   upstream_timeout: 504,
 };
 

@@ -17,6 +17,7 @@ import type {
 } from 'aws-lambda';
 import type { AuthorizerHandler } from '../../lambda/auth/create-authorizer-handler';
 import { findOperation } from '../../lambda/catalog/index';
+import { DOCS_RESOURCES } from '../../lambda/docs/docs-core';
 import {
   AuthorizerUnavailableError,
   ForbiddenError,
@@ -69,6 +70,13 @@ export const API_GATEWAY_MAX_URL_LENGTH = 10_240;
  */
 const ROUTE = /^\/v1\/([^/]+)\/([^/]+)\/?$/;
 const RESOURCE = '/v1/{controller}/{operation}';
+/**
+ * The docs function's resources (lib/constructs/partner-docs.ts): `/docs`, `/docs/{asset}` (one
+ * segment) and `/openapi.json`, each with at most one trailing slash, as API Gateway matches them.
+ */
+const DOCS_PAGE = /^\/docs\/?$/;
+const DOCS_ASSET = /^\/docs\/([^/]+)\/?$/;
+const OPENAPI = /^\/openapi\.json\/?$/;
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
 
 /**
@@ -91,6 +99,20 @@ export type RequestTarget =
       readonly query: string;
       readonly controller: string;
       readonly operation: string;
+    }
+  | {
+      /**
+       * A resource of the docs function: no authorizer, any method goes to the function (the
+       * stack's GET and ANY methods there both integrate with it).
+       */
+      readonly kind: 'docs';
+      /** The path with its asset segment decoded (and the trailing slash, if sent). */
+      readonly path: string;
+      readonly query: string;
+      /** The API Gateway resource, e.g. `/docs/{asset}`. */
+      readonly resource: string;
+      /** The decoded `{asset}` segment, on `/docs/{asset}`. */
+      readonly asset?: string;
     }
   | {
       /**
@@ -143,6 +165,8 @@ export function resolveTarget(requestTarget: string): RequestTarget {
   if (requestTarget.length > API_GATEWAY_MAX_URL_LENGTH) {
     return { kind: 'too-long', path: rawPath, query };
   }
+  const docs = resolveDocsTarget(rawPath, query);
+  if (docs !== undefined) return docs;
   const match = ROUTE.exec(rawPath);
   const controller = match ? decodeSegment(match[1] ?? '') : undefined;
   const operation = match ? decodeSegment(match[2] ?? '') : undefined;
@@ -160,6 +184,33 @@ export function resolveTarget(requestTarget: string): RequestTarget {
     query,
     controller,
     operation,
+  };
+}
+
+/**
+ * A target of the docs function's resources, or `undefined`. The `{asset}` segment is decoded
+ * as an operation's names are; one that does not decode, or holds a slash or NUL once decoded,
+ * matches nothing (404), as in {@link resolveTarget}.
+ */
+function resolveDocsTarget(rawPath: string, query: string): RequestTarget | undefined {
+  if (DOCS_PAGE.test(rawPath)) {
+    return { kind: 'docs', path: rawPath, query, resource: DOCS_RESOURCES.page };
+  }
+  if (OPENAPI.test(rawPath)) {
+    return { kind: 'docs', path: rawPath, query, resource: DOCS_RESOURCES.openApi };
+  }
+  const match = DOCS_ASSET.exec(rawPath);
+  if (match === null) return undefined;
+  const asset = decodeSegment(match[1] ?? '');
+  if (asset === undefined || /[/\0]/.test(asset))
+    return { kind: 'unmatched', path: rawPath, query };
+  const trailingSlash = rawPath.endsWith('/') ? '/' : '';
+  return {
+    kind: 'docs',
+    path: `/docs/${asset}${trailingSlash}`,
+    query,
+    resource: DOCS_RESOURCES.asset,
+    asset,
   };
 }
 
@@ -213,7 +264,12 @@ export function toRestEvent(
     multiQuery[key] = [...(multiQuery[key] ?? []), value];
   }
   const route = target.kind === 'route' ? target : undefined;
-  const resource = route ? RESOURCE : target.path;
+  const resource = route ? RESOURCE : target.kind === 'docs' ? target.resource : target.path;
+  const pathParameters = route
+    ? { controller: route.controller, operation: route.operation }
+    : target.kind === 'docs' && target.asset !== undefined
+      ? { asset: target.asset }
+      : null;
   const method = req.method ?? 'GET';
   // API Gateway passes text bodies as strings and anything else base64-encoded.
   let text: string | null = null;
@@ -235,7 +291,7 @@ export function toRestEvent(
     multiValueHeaders,
     queryStringParameters: target.query ? query : null,
     multiValueQueryStringParameters: target.query ? multiQuery : null,
-    pathParameters: route ? { controller: route.controller, operation: route.operation } : null,
+    pathParameters,
     stageVariables: null,
     body: text,
     isBase64Encoded,
@@ -249,7 +305,11 @@ export function toRestEvent(
         req.socket.remoteAddress ?? '127.0.0.1',
         req.headers['user-agent'] ?? null,
       ),
-      path: `/local${target.path}`,
+      // The local gateway answers at its root, as API Gateway on a custom domain without a base
+      // path: the path as sent carries no stage, and the domain is the one the client called
+      // (here with its port). The docs function builds the API's own URL from these two.
+      ...(req.headers.host !== undefined && { domainName: req.headers.host }),
+      path: target.path,
       stage: 'local',
       requestId: randomUUID(),
       requestTimeEpoch: now,
@@ -440,6 +500,11 @@ export function policyAllows(result: APIGatewayAuthorizerResult, methodArn: stri
 export interface EmulatorOptions {
   readonly proxy: RestProxyHandler;
   readonly authorizer: AuthorizerHandler;
+  /**
+   * The docs function: `/docs`, `/docs/{asset}` and `/openapi.json`, every method, no
+   * authorizer. Without it those paths match no resource (404).
+   */
+  readonly docs?: RestProxyHandler;
   /** How long an authorizer result is reused for the same token (API Gateway's TTL). */
   readonly authorizerCacheSeconds?: number;
   /** Extra GET routes served by the gateway itself (the local issuer's JWKS). */
@@ -480,6 +545,8 @@ interface GatewayResponseLog {
  *   cover the route), caches its policies (not its refusals or failures) per token, passes its
  *   context to the proxy, and turns the result into a response (502 `integration_failed` when
  *   the proxy throws or answers something API Gateway could not use);
+ * - hands every request for the docs resources (`/docs`, `/docs/{asset}`, `/openapi.json`) to
+ *   the docs function, with no authorizer, as the stack's open GET and ANY methods there do;
  * - answers a request Node cannot parse with a problem too, instead of dropping it.
  *
  * Every response it makes itself is `application/problem+json` (but the documents), carries
@@ -612,7 +679,12 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
       answer(res, fallbackRefusal(414, requestId), { ...entry, responseType: 'DEFAULT_4XX' });
       return;
     }
-    if (target.kind === 'unmatched') {
+    if (target.kind === 'docs' && options.docs !== undefined) {
+      // The stack's docs resources: open (authorization NONE), every method to the function.
+      await integrate(res, options.docs, 'ioto-bff-docs', event, entry);
+      return;
+    }
+    if (target.kind !== 'route') {
       answer(res, gatewayProblem(new NotFoundError(), requestId), {
         ...entry,
         responseType: 'MISSING_AUTHENTICATION_TOKEN',
@@ -632,11 +704,26 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
       answer(res, refusal.result, { ...entry, responseType: refusal.responseType });
       return;
     }
+    await integrate(res, options.proxy, 'ioto-bff-proxy', event, entry);
+  };
+
+  /**
+   * Invokes a function through the Lambda proxy integration and sends its result: 502
+   * `integration_failed` when it throws or answers something API Gateway could not use (no
+   * status code, a body that is not a string, headers HTTP cannot carry).
+   */
+  const integrate = async (
+    res: ServerResponse,
+    fn: RestProxyHandler,
+    functionName: string,
+    event: APIGatewayProxyEvent,
+    entry: Omit<GatewayResponseLog, 'responseType'>,
+  ): Promise<void> => {
     let result: unknown;
     try {
-      result = await options.proxy(event, lambdaContext('ioto-bff-proxy', timeoutMs));
+      result = await fn(event, lambdaContext(functionName, timeoutMs));
     } catch (error) {
-      answer(res, gatewayProblem(new IntegrationFailedError(), requestId), {
+      answer(res, gatewayProblem(new IntegrationFailedError(), entry.requestId), {
         ...entry,
         responseType: 'INTEGRATION_FAILURE',
         error,
@@ -647,11 +734,9 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
       if (!isProxyResult(result)) throw new Error('Malformed Lambda proxy response');
       send(res, result);
     } catch (error) {
-      // API Gateway answers 502 to a proxy response it cannot use (no status code, a body that
-      // is not a string, headers HTTP cannot carry).
       if (res.headersSent) throw error;
       for (const name of res.getHeaderNames()) res.removeHeader(name);
-      answer(res, gatewayProblem(new IntegrationFailedError(), requestId), {
+      answer(res, gatewayProblem(new IntegrationFailedError(), entry.requestId), {
         ...entry,
         responseType: 'INTEGRATION_FAILURE',
         error,

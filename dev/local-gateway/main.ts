@@ -99,6 +99,7 @@ export async function runLocalGateway(): Promise<void> {
       ? `Ioto upstream: embedded simulator at ${gateway.iotoEndpoint}`
       : `Ioto upstream: ${gateway.iotoEndpoint}`,
     `Routes: POST ${gateway.url}/v1/{controller}/{operation}`,
+    `Docs: ${gateway.url}/docs (OpenAPI description: ${gateway.url}/openapi.json)`,
     `Local OAuth issuer: ${LOCAL_ISSUER}, keys at ${gateway.url}/.well-known/jwks.json`,
     `Partners: ${gateway.access.partners.map((p) => p.id).join(', ') || 'none'}`,
     `Tokens: npm run --silent token -- <partnerId>`,

@@ -27,6 +27,8 @@ import {
 } from '../local-issuer';
 import { createApiGatewayEmulator, listenOnLoopback } from './api-gateway-emulator';
 import type { LocalGatewayEnv } from './env';
+import { InMemoryPersistenceLayer } from './in-memory-persistence';
+import { createLocalDocsHandler } from './local-docs';
 
 export interface LocalGatewayOptions {
   readonly env: LocalGatewayEnv;
@@ -126,6 +128,8 @@ export async function startLocalGateway(
         PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS }),
       logger,
       access: staticAccess(access),
+      // Locally the idempotency records live in memory, with the DynamoDB semantics.
+      idempotencyStore: new InMemoryPersistenceLayer(),
     }),
     tracer: new Tracer({ enabled: false }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
@@ -141,6 +145,7 @@ export async function startLocalGateway(
       return authorizer(event, context);
     },
     authorizerCacheSeconds: options.authorizerCacheSeconds ?? 300,
+    docs: createLocalDocsHandler(env, access, logger),
     documents: { '/.well-known/jwks.json': () => jwksOf(issuerKey) },
     logger,
   });

@@ -41,6 +41,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     request: accountSelector,
     paged: true,
     response: 'list',
+    record: 'Account',
     retrySafe: true,
     iotoRole: 'admin',
     sensitivity: 'admin',
@@ -57,6 +58,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     request: accountSelector,
     paged: false,
     response: 'record',
+    record: 'Account',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'admin',
@@ -77,6 +79,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     }),
     paged: false,
     response: 'record',
+    record: 'Account',
     // Sets the identity to absolute values: repeating it leaves the same account.
     retrySafe: true,
     iotoRole: 'admin',

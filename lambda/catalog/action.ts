@@ -35,6 +35,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     request: strictObject({ cloudId, type: actionType.optional() }),
     paged: true,
     response: 'list',
+    record: 'Action',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'read',
@@ -48,6 +49,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     request: strictObject({ id: identifier.optional(), cloudId, type: actionType }),
     paged: false,
     response: 'record',
+    record: 'Action',
     retrySafe: true,
     iotoRole: 'admin',
     sensitivity: 'read',
@@ -69,6 +71,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     }),
     paged: false,
     response: 'record',
+    record: 'ActionInvocation',
     // Runs the action (email, SMS, HTTP call ...) again.
     retrySafe: false,
     iotoRole: 'user',

@@ -16,6 +16,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     request: strictObject({ accountId: accountId.optional() }),
     paged: true,
     response: 'list',
+    record: 'Alert',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'read',
@@ -29,6 +30,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     request: alertById,
     paged: false,
     response: 'record',
+    record: 'Alert',
     retrySafe: true,
     iotoRole: 'admin',
     sensitivity: 'read',
@@ -59,6 +61,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     }),
     paged: false,
     response: 'record',
+    record: 'Alert',
     // Sets `resolved` to an absolute value.
     retrySafe: true,
     iotoRole: 'admin',

@@ -158,6 +158,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     request: dashboardCreate,
     paged: false,
     response: 'record',
+    record: 'Dashboard',
     retrySafe: false,
     iotoRole: 'user',
     sensitivity: 'write',
@@ -176,6 +177,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     // offered as a plain list.
     paged: false,
     response: 'list',
+    record: 'Dashboard',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'read',
@@ -193,6 +195,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     }),
     paged: false,
     response: 'record',
+    record: 'Dashboard',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'read',
@@ -220,6 +223,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     request: dashboardUpdate,
     paged: false,
     response: 'record',
+    record: 'Dashboard',
     // Writes the given fields as absolute values.
     retrySafe: true,
     iotoRole: 'user',

@@ -18,6 +18,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     request: strictObject({ id: identifier, accountId: accountId.optional() }),
     paged: false,
     response: 'record',
+    record: 'Device',
     // A second claim meets a device that is already claimed.
     retrySafe: false,
     iotoRole: 'claimDevice',
@@ -44,6 +45,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     }),
     paged: true,
     response: 'list',
+    record: 'Device',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'read',
@@ -66,6 +68,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     request: strictObject({ id: identifier, accountId: accountId.optional() }),
     paged: false,
     response: 'record',
+    record: 'Device',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'read',
@@ -85,6 +88,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     request: strictObject({}),
     paged: false,
     response: 'record',
+    record: 'DeviceCredentials',
     // Each call mints a new set of temporary credentials.
     retrySafe: false,
     iotoRole: 'device',
@@ -108,6 +112,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     }),
     paged: false,
     response: 'string',
+    record: 'SignedUrl',
     // Signing changes nothing in the cloud; a repeat only signs another URL.
     retrySafe: true,
     // The URL is a capability: whoever holds it can read, write or delete the file.
@@ -123,6 +128,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     request: strictObject({ id: identifier }),
     paged: false,
     response: 'record',
+    record: 'DeviceCertificates',
     // Issues a new certificate and private key on every call.
     retrySafe: false,
     iotoRole: 'device',
@@ -139,6 +145,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     request: strictObject({ id: identifier }),
     paged: false,
     response: 'record',
+    record: 'Device',
     // A repeat meets a device that is no longer in this cloud.
     retrySafe: false,
     iotoRole: 'releaseDevice',

@@ -15,6 +15,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     request: strictObject({ id: identifier }),
     paged: false,
     response: 'record',
+    record: 'DeviceCertificates',
     // Issues a new certificate and private key on every call.
     retrySafe: false,
     iotoRole: 'device',
@@ -36,6 +37,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     }),
     paged: false,
     response: 'record',
+    record: 'SoftwareUpdate',
     // A check: asking again gets the same answer.
     retrySafe: true,
     iotoRole: 'upgrade',

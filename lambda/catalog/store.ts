@@ -91,6 +91,7 @@ export const storeOperations: readonly OperationDefinition[] = [
     request: storeGet,
     paged: false,
     response: 'record',
+    record: 'StoreItem',
     retrySafe: true,
     iotoRole: 'user',
     sensitivity: 'read',
@@ -116,6 +117,7 @@ export const storeOperations: readonly OperationDefinition[] = [
     request: storeSet,
     paged: false,
     response: 'record',
+    record: 'StoreItem',
     // An upsert to absolute values: repeating it leaves the same item.
     retrySafe: true,
     iotoRole: 'user',

@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import type { RecordName } from './records';
 
 /**
  * How much an operation can do to the device cloud. Authorization (the partner policy) reads it:
@@ -127,6 +128,13 @@ export interface OperationDefinition {
   /** Ioto answers with `{data, next, prev}` pages and accepts `limit`/`next`/`prev`. */
   readonly paged: boolean;
   readonly response: ResponseKind;
+  /**
+   * The record Ioto documents for the answer (records.ts): `data` itself, or each item of a
+   * list. Given on every offered operation whose response is not `none` (withdrawn ones have
+   * no place in the API description). The API description publishes it; the proxy does not
+   * check answers against it.
+   */
+  readonly record?: RecordName;
   /**
    * Every Ioto call is a POST, so idempotency is per operation: true when repeating the call
    * after a lost answer cannot change the outcome (reads, absolute updates).

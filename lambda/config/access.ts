@@ -117,6 +117,11 @@ export const partnerSchema = strictObject({
     })
     .optional(),
   readOnly: boolean().default(false),
+  /**
+   * When true, every operation that changes the device cloud must carry an `Idempotency-Key`
+   * header (400 `idempotency_key_required` otherwise).
+   */
+  requireIdempotencyKey: boolean().default(false),
   throttle: throttle.optional(),
   quota: quota.optional(),
   identity: partnerIdentitySchema,

@@ -49,11 +49,36 @@ export const awsProxyEnvSchema = object({
   ...proxyLimitVariablesShape,
   IOTO_TOKEN_SECRET_ID: string().min(1),
   PAGE_TOKEN_SECRET_ID: string().min(1),
+  /** The DynamoDB table of idempotency records (writes with an `Idempotency-Key`). */
+  IDEMPOTENCY_TABLE_NAME: string().min(3).max(255),
   ...accessConfigLocation,
 }).superRefine(checkLimitVariables);
 
 /** The deployed authorizer: where the access configuration is, which is all it needs. */
 export const awsAuthorizerEnvSchema = object(accessConfigLocation);
+
+/** The deployed audit forwarder: the log group it copies the proxy's audit lines into. */
+export const auditForwarderEnvSchema = object({
+  AUDIT_LOG_GROUP_NAME: string().min(1).max(512),
+});
+
+/**
+ * The deployed docs function (`GET /docs`, `GET /openapi.json`): what the published description
+ * says about paging and how partners get a token. No secret and no partner data.
+ */
+export const docsEnvSchema = object({
+  PAGE_LIMIT_DEFAULT: proxyLimitVariablesShape.PAGE_LIMIT_DEFAULT,
+  PAGE_LIMIT_MAX: proxyLimitVariablesShape.PAGE_LIMIT_MAX,
+  /** The version of ioto-bff the description names (package.json, set by the stack). */
+  API_VERSION: string().min(1).max(64),
+  /** The OAuth 2.0 token endpoint (client credentials); unset with an external OIDC issuer. */
+  OAUTH_TOKEN_URL: url({ protocol: /^https$/ }).optional(),
+  /** The scope every access token must carry (the access configuration's `scope`). */
+  OAUTH_SCOPE: string().min(1).max(256).regex(/^\S+$/, 'must be one scope token'),
+}).refine((e) => e.PAGE_LIMIT_DEFAULT <= e.PAGE_LIMIT_MAX, {
+  message: 'must not exceed PAGE_LIMIT_MAX',
+  path: ['PAGE_LIMIT_DEFAULT'],
+});
 
 export type AwsProxyEnv = ReturnType<typeof awsProxyEnvSchema.parse>;
 

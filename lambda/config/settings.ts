@@ -77,6 +77,15 @@ export const PROXY_LIMITS = {
     default: 262_144,
     description: 'Largest accepted request body (bytes).',
   },
+  idempotencyWindowSeconds: {
+    env: 'IDEMPOTENCY_WINDOW_SECONDS',
+    // At least the longest a write can run; at most a week of stored answers.
+    min: 60,
+    max: 604_800,
+    default: 86_400,
+    description:
+      'How long the answer to a write with an Idempotency-Key is kept and replayed for the same key (s).',
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type ProxyLimitName = keyof typeof PROXY_LIMITS;

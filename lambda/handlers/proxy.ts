@@ -1,9 +1,11 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AppConfigProvider } from '@aws-lambda-powertools/parameters/appconfig';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { appConfigAccess } from '../config/access-source';
 import { awsProxyEnvSchema, readEnv } from '../config/env';
@@ -14,7 +16,8 @@ import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
 
 /**
  * Composition root of the deployed proxy function: reads its environment once, wires Secrets
- * Manager through Powertools Parameters, and exports the middy handler.
+ * Manager through Powertools Parameters and the idempotency records to DynamoDB, and exports
+ * the middy handler.
  */
 const env = readEnv(awsProxyEnvSchema);
 const tracer = new Tracer();
@@ -43,6 +46,10 @@ export const handler = createProxyHandler({
       return PageTokenSealer.fromSecret(key, { ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS });
     },
     logger: new Logger(),
+    idempotencyStore: new DynamoDBPersistenceLayer({
+      tableName: env.IDEMPOTENCY_TABLE_NAME,
+      awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient(AWS_CALL_TIMEOUTS)),
+    }),
     access: appConfigAccess(
       new AppConfigProvider({
         application: env.ACCESS_CONFIG_APPLICATION,

@@ -344,3 +344,53 @@ export class UpstreamFailedError extends ProblemError {
     );
   }
 }
+
+/** A write that must carry an `Idempotency-Key` (the partner's `requireIdempotencyKey`) has none. */
+export class IdempotencyKeyRequiredError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(400, 'idempotency_key_required', 'Idempotency-Key required', {
+      detail: 'This operation changes the device cloud: send an Idempotency-Key header.',
+      ...options,
+    });
+  }
+}
+
+/** The `Idempotency-Key` was used before by this partner for another body or operation. */
+export class IdempotencyKeyReusedError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(422, 'idempotency_key_reused', 'Idempotency-Key reused', {
+      detail:
+        'This Idempotency-Key was used for a different request body; use a new key for a new request.',
+      ...options,
+    });
+  }
+}
+
+/** The first call with this `Idempotency-Key` is still running: retry after it ends. */
+export class IdempotencyInProgressError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(409, 'idempotency_in_progress', 'Request in progress', {
+      detail: 'A request with this Idempotency-Key is still in progress; retry after it completes.',
+      headers: { 'retry-after': '2' },
+      ...options,
+    });
+  }
+}
+
+/** The idempotency store could not be read or written: nothing was forwarded. */
+export class IdempotencyUnavailableError extends ProblemError {
+  constructor(options?: ProblemErrorOptions) {
+    super(
+      503,
+      'idempotency_unavailable',
+      'Idempotency store unavailable',
+      {
+        detail:
+          'The gateway could not record the Idempotency-Key, so it did not forward the request; retry later with the same key.',
+        headers: { 'retry-after': '5' },
+        ...options,
+      },
+      true,
+    );
+  }
+}

@@ -5,6 +5,7 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { auditTrail } from '../audit/audit-trail';
 import { problemResponses } from './problem-responses';
 import { createProxyCore, type ProxyDependencies } from './proxy-core';
 import { correlateRequest } from './request-id';
@@ -22,7 +23,8 @@ export type ProxyHandler = (
 
 /**
  * The proxy's middy chain: tracer, logger, metrics, the request id as the logger's correlation
- * id, then the problem middleware last, so its `onError` runs first. Body parsing is not a
+ * id, the audit trail, then the problem middleware last, so its `onError` runs first (and the
+ * audit line, written after it, knows the final status). Body parsing is not a
  * middleware: the core parses after routing, so an unknown route is 404 before any media-type
  * complaint, and with our own problem codes (docs/decisions, body parsing). Headers are read
  * case-insensitively where needed (`headers.ts`), so no normalizing middleware is needed.
@@ -34,5 +36,6 @@ export function createProxyHandler(deps: ProxyHandlerDependencies): ProxyHandler
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics))
     .use(correlateRequest(deps.logger))
+    .use(auditTrail(deps.logger))
     .use(problemResponses({ logger: deps.logger, metrics: deps.metrics }));
 }

@@ -1,8 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { noteAudit } from '../audit/audit-trail';
+import { findReferences } from '../auth/body-references';
 import type { PartnerPolicy } from '../auth/scoped-partner-policy';
 import { operationKey } from '../catalog/index';
+import type { OperationDefinition } from '../catalog/types';
 import { DEADLINE_MARGIN_MS } from '../config/settings';
+import { IDEMPOTENT_REPLAYED_HEADER, idempotencyKeyOf } from '../idempotency/idempotency-key';
+import type { IdempotentWrites } from '../idempotency/idempotent-writes';
 import { hashRequestFields, type PageTokenSealer } from '../paging/page-token-sealer';
 import type { UpstreamCursor, UpstreamQuery } from '../paging/upstream-query';
 import { UpstreamTimeoutError } from '../problems/problem-error';
@@ -24,8 +29,29 @@ export interface ProxyDependencies {
   readonly maxBodyBytes: number;
   /** The budget of the whole upstream exchange of one request (`UPSTREAM_TIMEOUT_MS`). */
   readonly upstreamDeadlineMs: number;
+  /** Runs a write with an `Idempotency-Key` at most once per partner and key. */
+  readonly idempotentWrites: IdempotentWrites;
   readonly logger: Logger;
 }
+
+/** The partner id the authorizer put in the request context (not yet checked). */
+const claimedPartnerOf = (event: APIGatewayProxyEvent): string | undefined => {
+  const id = (event.requestContext?.authorizer as Record<string, unknown> | null | undefined)
+    ?.partnerId;
+  return typeof id === 'string' ? id : undefined;
+};
+
+/** The devices a validated body names, wherever the catalog says a body names one. */
+const namedDevices = (
+  definition: OperationDefinition,
+  fields: Readonly<Record<string, unknown>>,
+): string[] => [
+  ...new Set(
+    findReferences(definition.scope, fields)
+      .devices.map(({ value }) => value)
+      .filter((value): value is string => typeof value === 'string'),
+  ),
+];
 
 /**
  * The proxy, one request at a time: route, authorize the operation, parse, scope the account,
@@ -39,14 +65,25 @@ export function createProxyCore(deps: ProxyDependencies) {
     event: APIGatewayProxyEvent,
     context?: Pick<Context, 'getRemainingTimeInMillis'>,
   ): Promise<APIGatewayProxyResult> => {
+    noteAudit(event, { partnerId: claimedPartnerOf(event) });
     const definition = resolveOperation(event);
+    const key = operationKey(definition);
+    noteAudit(event, { operation: key });
     await deps.refreshAccess();
     const admitted = deps.policy.authorize(definition, event);
     const { call, body } = deps.policy.scope(admitted, parseJsonBody(event, deps.maxBodyBytes));
     const request = deps.validate(definition, body);
     const { fields } = request;
+    noteAudit(event, {
+      ...(call.account !== undefined && { account: call.account }),
+      devices: namedDevices(definition, fields),
+    });
+    // Reads ignore the header: repeating them is harmless, and they are never stored.
+    const idempotencyKey = definition.mutates
+      ? idempotencyKeyOf(event, call.partner.config.requireIdempotencyKey)
+      : undefined;
+    if (idempotencyKey !== undefined) noteAudit(event, { idempotencyKey });
 
-    const key = operationKey(definition);
     // The hash covers the fields actually forwarded, so a token only resumes the same query,
     // and the audience binds it to the partner.
     const binding = {
@@ -68,58 +105,76 @@ export function createProxyCore(deps: ProxyDependencies) {
       throw new UpstreamTimeoutError({ detail: 'No time was left to ask Ioto.' });
     }
     const signal = AbortSignal.timeout(budgetMs);
-    await deps.policy.confirm(call, fields, signal);
 
-    const translation = definition.upstream;
-    const query: UpstreamQuery = {
-      ...translation?.query,
-      ...(request.limit !== undefined && { limit: request.limit }),
-      ...(position && { [position.direction]: position.cursor }),
-    };
-    const started = Date.now();
-    const reply = await deps.client
-      .call({
-        controller: translation?.controller ?? definition.controller,
-        operation: translation?.operation ?? definition.operation,
-        body: translation ? translation.body(fields) : fields,
-        query,
-        retrySafe: definition.retrySafe,
-        signal,
-        ...(definition.errorInBody && { errorInBody: true }),
-      })
-      .catch((error: unknown) => {
-        throw deps.policy.conceal(call, error);
+    const forward = async (): Promise<APIGatewayProxyResult> => {
+      await deps.policy.confirm(call, fields, signal);
+      const translation = definition.upstream;
+      const query: UpstreamQuery = {
+        ...translation?.query,
+        ...(request.limit !== undefined && { limit: request.limit }),
+        ...(position && { [position.direction]: position.cursor }),
+      };
+      const started = Date.now();
+      const reply = await deps.client
+        .call({
+          controller: translation?.controller ?? definition.controller,
+          operation: translation?.operation ?? definition.operation,
+          body: translation ? translation.body(fields) : fields,
+          query,
+          retrySafe: definition.retrySafe,
+          signal,
+          onAnswer: (status) => noteAudit(event, { upstreamStatus: status }),
+          ...(definition.errorInBody && { errorInBody: true }),
+        })
+        .catch((error: unknown) => {
+          throw deps.policy.conceal(call, error);
+        });
+      deps.logger.info('forwarded', {
+        partnerId: call.partner.id,
+        operation: key,
+        upstreamStatus: reply.status,
+        attempts: reply.attempts,
+        tokenRefreshed: reply.tokenRefreshed,
+        upstreamMs: Date.now() - started,
       });
-    deps.logger.info('forwarded', {
-      partnerId: call.partner.id,
-      operation: key,
-      upstreamStatus: reply.status,
-      attempts: reply.attempts,
-      tokenRefreshed: reply.tokenRefreshed,
-      upstreamMs: Date.now() - started,
-    });
 
-    if (definition.errorInBody) {
-      const failure = failureInReply(reply);
-      if (failure !== undefined) throw failure;
-    }
-    const normalized = normalizeReply(definition.response, definition.paged, reply);
-    const data = deps.policy.filter(call, normalized.data);
-    const seal = (cursor: UpstreamCursor | undefined, direction: 'next' | 'prev') =>
-      cursor === undefined || sealer === undefined
-        ? null
-        : sealer.seal({ ...binding, cursor, direction });
-    const payload = definition.paged
-      ? {
-          data,
-          nextPageToken: seal(normalized.next, 'next'),
-          prevPageToken: seal(normalized.prev, 'prev'),
-        }
-      : { data };
-    return {
-      statusCode: 200,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
+      if (definition.errorInBody) {
+        const failure = failureInReply(reply);
+        if (failure !== undefined) throw failure;
+      }
+      const normalized = normalizeReply(definition.response, definition.paged, reply);
+      const data = deps.policy.filter(call, normalized.data);
+      const seal = (cursor: UpstreamCursor | undefined, direction: 'next' | 'prev') =>
+        cursor === undefined || sealer === undefined
+          ? null
+          : sealer.seal({ ...binding, cursor, direction });
+      const payload = definition.paged
+        ? {
+            data,
+            nextPageToken: seal(normalized.next, 'next'),
+            prevPageToken: seal(normalized.prev, 'prev'),
+          }
+        : { data };
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      };
     };
+
+    if (idempotencyKey === undefined) return forward();
+    const { response, replayed } = await deps.idempotentWrites(
+      {
+        partnerId: call.partner.id,
+        operation: key,
+        key: idempotencyKey,
+        fields,
+        remainingMs: budgetMs + DEADLINE_MARGIN_MS,
+      },
+      forward,
+    );
+    if (!replayed) return response;
+    noteAudit(event, { replayed: true });
+    return { ...response, headers: { ...response.headers, [IDEMPOTENT_REPLAYED_HEADER]: 'true' } };
   };
 }

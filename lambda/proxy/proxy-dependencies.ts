@@ -1,8 +1,10 @@
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PartnerDirectory } from '../auth/partner-directory';
 import { ScopedPartnerPolicy } from '../auth/scoped-partner-policy';
 import type { AccessSource } from '../config/access-source';
 import { fromEnvironment, type ProxyLimits, type ProxyLimitVariables } from '../config/settings';
+import { createIdempotentWrites } from '../idempotency/idempotent-writes';
 import type { PageTokenSealer } from '../paging/page-token-sealer';
 import {
   AccessConfigUnavailableError,
@@ -50,6 +52,8 @@ export interface ProxyWiring {
   readonly access: AccessSource;
   /** @default Node's HTTP client */
   readonly transport?: Transport;
+  /** Where idempotency records live: DynamoDB when deployed, memory locally. */
+  readonly idempotencyStore: BasePersistenceLayer;
 }
 
 /** Builds the proxy's dependencies from settings; the sources of secrets are the caller's. */
@@ -104,6 +108,11 @@ export function buildProxyDependencies(
       },
       // Read as every partner call is: the one reader of Ioto replies.
       ioto: async (call) => readCatalogReply(call, await client.call(call)).data,
+      logger: wiring.logger,
+    }),
+    idempotentWrites: createIdempotentWrites({
+      persistence: wiring.idempotencyStore,
+      windowSeconds: limits.idempotencyWindowSeconds,
       logger: wiring.logger,
     }),
     maxBodyBytes: limits.maxBodyBytes,

@@ -59,6 +59,8 @@ export interface UpstreamCall {
    * @default a deadline of `deadlineMs` for this call alone
    */
   readonly signal?: AbortSignal;
+  /** Told the status of each answer Ioto gives this call (retries included), for the audit. */
+  readonly onAnswer?: (status: number) => void;
   /**
    * The operation reports its own failures as `{error}` in a JSON answer (catalog
    * `errorInBody`): such an error answer is the operation's failure, not a refused request.
@@ -134,7 +136,7 @@ export class IotoClient {
     for (;;) {
       attempts += 1;
       try {
-        const reply = await this.#send(url, payload, token, signal, call.errorInBody === true);
+        const reply = await this.#send(url, payload, token, signal, call);
         if (reply.status === 401 || reply.status === 403) {
           if (tokenRefreshed) {
             throw new UpstreamAuthFailedError({
@@ -161,8 +163,9 @@ export class IotoClient {
     payload: string,
     token: string,
     signal: AbortSignal,
-    errorInBody: boolean,
+    call: Pick<UpstreamCall, 'errorInBody' | 'onAnswer'>,
   ): Promise<UpstreamReply> {
+    const errorInBody = call.errorInBody === true;
     let response: TransportResponse;
     try {
       response = await this.#transport(new URL(url), {
@@ -174,6 +177,7 @@ export class IotoClient {
       throw new RetryableFailure('Ioto could not be reached', { cause: error });
     }
     const status = response.status;
+    call.onAnswer?.(status);
     const contentType = response.header('content-type') ?? '';
     // The status, and never the body, explains a failure in the log (through the cause).
     const answered = new Error(`Ioto answered ${status}`);

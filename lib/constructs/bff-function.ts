@@ -57,6 +57,13 @@ export interface BffFunctionProps {
    * @default - no reservation: the function draws on the account's unreserved concurrency
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Shell commands run after esbuild (locally, no Docker), e.g. to copy static files next to the
+   * bundle; they count in the asset's hash.
+   *
+   * @default - none
+   */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
 }
 
 /**
@@ -161,6 +168,13 @@ export class BffFunction extends Construct {
         // The Node.js 24 runtime ships AWS SDK v3.
         externalModules: ['@aws-sdk/*'],
         forceDockerBundling: false,
+        ...(props.afterBundling !== undefined && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: props.afterBundling,
+          },
+        }),
       },
     });
   }

@@ -3,6 +3,7 @@ import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   type AlarmProps,
+  CfnInsightRule,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
@@ -35,6 +36,11 @@ export interface MonitoringProps {
   readonly proxy: IFunction;
   /** The proxy's log group: scope violations are counted from its log lines. */
   readonly proxyLogGroup: ILogGroup;
+  /**
+   * The audit log group: a Contributor Insights rule ranks partners by refusals there, and an
+   * alarm fires when one partner's refusals spike.
+   */
+  readonly auditLogGroup: ILogGroup;
   /**
    * The authorizer function (or its alias): its throttles are alarmed on, its duration graphed.
    * Its Lambda `Errors` are not alarmed on: API Gateway's design makes every refused token an
@@ -178,6 +184,7 @@ export class Monitoring extends Construct {
     this.#allowAlarmsToPublish(this.topic);
     const lambda = lambdaMetrics(props.proxy, props.authorizer);
     this.#createAlarms(props, lambda);
+    this.#createRefusalSpikeAlarm(props.auditLogGroup, props.monitoring.refusalSpikePer5Minutes);
     this.#createDashboard(props, lambda);
     new CfnOutput(this, 'AlarmTopic', {
       value: this.topic.topicArn,
@@ -294,8 +301,9 @@ export class Monitoring extends Construct {
     );
     this.#addAlarm(
       'ScopeViolation',
-      'Ioto answered a partner call with data of another account. The partner got a neutral ' +
-        'answer and saw none of it; check that Ioto honours accountId (see the proxy logs).',
+      'Ioto answered a partner call with data of another account. The partner saw none of it ' +
+        '(a neutral answer, or a 502 for an operation of assumed account scoping); check that ' +
+        'Ioto honours accountId (see the proxy logs and npm run probe).',
       {
         metric: this.#scopeViolationMetric(proxyLogGroup, metricsNamespace),
         threshold: 0,
@@ -348,6 +356,45 @@ export class Monitoring extends Construct {
         props.monitoring.fiveXxRatePercent,
       ),
     ];
+  }
+
+  /**
+   * Refusals by partner, from the audit lines (a Contributor Insights rule), and an alarm when
+   * the partner with the most refusals in five minutes passes `threshold`: one partner probing
+   * other tenants, or a broken integration, without an alarm per partner.
+   */
+  #createRefusalSpikeAlarm(auditLogGroup: ILogGroup, threshold: number): void {
+    const stack = Stack.of(this);
+    const rule = new CfnInsightRule(this, 'RefusalsByPartner', {
+      ruleName: `${stack.stackName}-refusals-by-partner`,
+      ruleState: 'ENABLED',
+      ruleBody: stack.toJsonString({
+        Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+        LogGroupNames: [auditLogGroup.logGroupName],
+        LogFormat: 'JSON',
+        Contribution: {
+          Keys: ['$.partnerId'],
+          Filters: [{ Match: '$.outcome', In: ['refused'] }],
+        },
+        AggregateOn: 'Count',
+      }),
+    });
+    this.#addAlarm(
+      'PartnerRefusalSpike',
+      `One partner was refused more than ${threshold} times in five minutes: a partner probing ` +
+        "other tenants' data, or a broken integration. The Contributor Insights rule names it; " +
+        'the audit log group has its calls.',
+      {
+        metric: new MathExpression({
+          expression: `INSIGHT_RULE_METRIC("${rule.attrRuleName}", "MaxContributorValue")`,
+          period: Duration.minutes(5),
+          label: 'Refusals of the most refused partner',
+        }),
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+    );
   }
 
   /** One alarm that notifies the topic when it fires and when it recovers. */

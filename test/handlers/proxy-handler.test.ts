@@ -65,6 +65,7 @@ beforeAll(async () => {
     IOTO_ENDPOINT: simulator.endpoint,
     IOTO_TOKEN_SECRET_ID: TOKEN_SECRET,
     PAGE_TOKEN_SECRET_ID: PAGE_SECRET,
+    IDEMPOTENCY_TABLE_NAME: 'idempotency',
     UPSTREAM_RETRY_BASE_DELAY_MS: '1',
     ...ACCESS_CONFIG_LOCATION,
   });
@@ -77,6 +78,7 @@ afterAll(async () => {
     'IOTO_ENDPOINT',
     'IOTO_TOKEN_SECRET_ID',
     'PAGE_TOKEN_SECRET_ID',
+    'IDEMPOTENCY_TABLE_NAME',
     ...Object.keys(ACCESS_CONFIG_LOCATION),
   ]) {
     delete process.env[name];
@@ -197,8 +199,32 @@ describe('the deployed proxy handler', () => {
       .filter((line) => line.level !== undefined);
     expect(lines.map((line) => [line.message, line.correlation_id])).toEqual([
       ['forwarded', requestId],
+      ['audit', requestId],
       ['request refused', 'other-trace-02'],
+      ['audit', 'other-trace-02'],
     ]);
+    // The audit lines: what was done, by whom, how it ended; never a body or a token.
+    const audits = lines.filter((line) => line.message === 'audit');
+    expect(audits).toEqual([
+      expect.objectContaining({
+        partnerId: 'tester',
+        operation: 'alert/find',
+        outcome: 'forwarded',
+        requestId,
+        account: ACCOUNT,
+        upstreamStatus: 200,
+        status: 200,
+      }),
+      expect.objectContaining({
+        partnerId: 'tester',
+        operation: 'alert/get',
+        outcome: 'refused',
+        code: 'validation_failed',
+        status: 400,
+        requestId: 'other-trace-02',
+      }),
+    ]);
+    expect(JSON.stringify(audits)).not.toContain(CANARY);
   });
 
   it('answers problems through the whole chain for unknown routes and methods', async () => {

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { IotoSimulator } from '../../dev/ioto-simulator';
 import { jwksOf, loadOrCreateIssuerKey, mintPartnerToken } from '../../dev/local-issuer';
+import { catalog, operationKey } from '../../lambda/catalog/index';
+import { DOCS_PAGE_CSP } from '../../lambda/docs/docs-page';
+import { REDOC_SOURCES } from '../../lib/constructs/partner-docs';
 import { devAccessConfig } from '../support/access-fixtures';
 import { restEvent } from '../support/api-gateway-event';
 import { ACCESS_CONFIG_LOCATION } from '../support/appconfig-fake';
@@ -72,6 +75,8 @@ async function invoke(bundle: string, env: Record<string, string>, event: unknow
       ...env,
     },
     timeout: 30_000,
+    // The docs function answers with Redoc's bundle (1.1 MB) inside the JSON printed here.
+    maxBuffer: 16 * 1024 * 1024,
   });
   return JSON.parse(stdout) as { result?: Record<string, unknown>; error?: string };
 }
@@ -107,7 +112,7 @@ describe('the synthesized app', () => {
   });
 
   it('synthesizes offline, with minified bundles and their source maps', () => {
-    for (const prefix of ['ProxyFunction', 'AuthorizerFunction']) {
+    for (const prefix of ['ProxyFunction', 'AuthorizerFunction', 'DocsFunction']) {
       const bundle = bundleOf(prefix);
       expect(readFileSync(bundle, 'utf8').length).toBeGreaterThan(10_000);
       expect(readFileSync(`${bundle}.map`, 'utf8')).toContain('"sources"');
@@ -122,6 +127,7 @@ describe('the synthesized app', () => {
         IOTO_ENDPOINT: simulator.endpoint,
         IOTO_TOKEN_SECRET_ID: 'ioto-token',
         PAGE_TOKEN_SECRET_ID: 'page-key',
+        IDEMPOTENCY_TABLE_NAME: 'idempotency',
         ...ACCESS_CONFIG_LOCATION,
         TEST_ACCESS_CONFIG: JSON.stringify(access),
         TEST_SECRETS: JSON.stringify({
@@ -176,5 +182,93 @@ describe('the synthesized app', () => {
       { type: 'TOKEN', authorizationToken: 'Bearer a.b.c', methodArn },
     );
     expect(refused.error).toBe('Unauthorized');
+  });
+  describe('the docs function', () => {
+    const API_HOST = 'abc123.execute-api.eu-west-1.amazonaws.com';
+
+    /** A GET through the stack's docs resources on the execute-api endpoint (stage prod). */
+    const docsEvent = (path: string, resource: string, asset?: string) => {
+      const event = restEvent({ method: 'GET', path, partnerId: null });
+      return {
+        ...event,
+        resource,
+        pathParameters: asset === undefined ? null : { asset },
+        requestContext: { ...event.requestContext, domainName: API_HOST, resourcePath: resource },
+      };
+    };
+
+    /** The function's environment as synthesized, the Cognito token URL resolved. */
+    const docsEnvironment = (): Record<string, string> => {
+      const fn = Object.entries(template.Resources).find(
+        ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('DocsFunction'),
+      );
+      if (fn === undefined) throw new Error('no docs function in the template');
+      const { Variables: variables } = fn[1].Properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      return Object.fromEntries(
+        Object.entries(variables).map(([name, value]) => [
+          name,
+          typeof value === 'string'
+            ? value
+            : 'https://example-ioto-bff.auth.eu-west-1.amazoncognito.com/oauth2/token',
+        ]),
+      );
+    };
+
+    it("ships Redoc's files next to its code, as the redoc package has them", () => {
+      const dir = dirname(bundleOf('DocsFunction'));
+      const redoc = dirname(require.resolve('redoc/package.json'));
+      for (const [name, source] of Object.entries(REDOC_SOURCES)) {
+        expect([
+          name,
+          readFileSync(join(dir, name)).equals(readFileSync(join(redoc, source))),
+        ]).toEqual([name, true]);
+      }
+    });
+
+    it('serves the page, the Redoc bundle and the description from its own files', async () => {
+      const bundle = bundleOf('DocsFunction');
+      const env = docsEnvironment();
+      const [page, script, description] = await Promise.all([
+        invoke(bundle, env, docsEvent('/docs', '/docs')),
+        invoke(
+          bundle,
+          env,
+          docsEvent('/docs/redoc.standalone.js', '/docs/{asset}', 'redoc.standalone.js'),
+        ),
+        invoke(bundle, env, docsEvent('/openapi.json', '/openapi.json')),
+      ]);
+      expect(page.result).toMatchObject({
+        statusCode: 200,
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': DOCS_PAGE_CSP,
+          'cache-control': 'public, max-age=300',
+          'x-content-type-options': 'nosniff',
+        },
+      });
+      expect(String(page.result?.body)).toContain('<script src="/prod/docs/redoc.standalone.js">');
+      expect(script.result).toMatchObject({
+        statusCode: 200,
+        headers: { 'content-type': 'text/javascript; charset=utf-8' },
+      });
+      // The package's bundle, less the address of Redocly's logo (lambda/docs/redoc-assets.ts).
+      const shipped = String(script.result?.body);
+      expect(shipped.length).toBeGreaterThan(1_000_000);
+      expect(shipped).not.toContain('cdn.redoc.ly');
+      expect(description.result).toMatchObject({
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+      const document = JSON.parse(String(description.result?.body)) as {
+        servers: { url: string }[];
+        paths: Record<string, unknown>;
+      };
+      expect(document.servers[0]?.url).toBe(`https://${API_HOST}/prod`);
+      expect(Object.keys(document.paths)).toEqual(
+        expect.arrayContaining(catalog.map((op) => `/v1/${operationKey(op)}`)),
+      );
+    });
   });
 });

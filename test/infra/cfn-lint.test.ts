@@ -28,7 +28,7 @@ interface AcceptedWarning {
 const ACCEPTED_WARNINGS: readonly AcceptedWarning[] = [
   {
     rule: 'W3005',
-    path: /^Resources\/(Proxy|Authorizer)Function[0-9A-F]{8}\/DependsOn\/\d+$/,
+    path: /^Resources\/(Proxy|Authorizer|Docs|AuditForwarder)Function[0-9A-F]{8}\/DependsOn\/\d+$/,
     reason:
       "aws-cdk-lib's lambda.Function always adds a DependsOn on its execution role, which its " +
       'Role GetAtt already implies: redundant, harmless, and not ours to remove.',

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { App, NestedStack, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseAccessConfig, usageIdentifierKey } from '../../lambda/config/access';
-import { awsAuthorizerEnvSchema, awsProxyEnvSchema } from '../../lambda/config/env';
+import {
+  auditForwarderEnvSchema,
+  awsAuthorizerEnvSchema,
+  awsProxyEnvSchema,
+  docsEnvSchema,
+} from '../../lambda/config/env';
 import { parseDeploymentConfig, wafRateFloor } from '../../lib/config';
 import { MAX_PARTNERS_PER_SHARD, SHARD_COUNT, shardOf } from '../../lib/constructs/partner-shards';
 import { IotoBffStack, usageKeyPrefixOf } from '../../lib/ioto-bff-stack';
@@ -98,14 +103,27 @@ describe('the access configuration in AppConfig', () => {
           ),
         ] as const,
     );
+    const schemas = [
+      ['Proxy', awsProxyEnvSchema],
+      ['Authorizer', awsAuthorizerEnvSchema],
+      ['Docs', docsEnvSchema],
+      ['AuditForwarder', auditForwarderEnvSchema],
+    ] as const;
+    expect(environments).toHaveLength(schemas.length);
     for (const [id, env] of environments) {
-      const schema = id.startsWith('Proxy') ? awsProxyEnvSchema : awsAuthorizerEnvSchema;
-      expect(() => schema.parse(env)).not.toThrow();
+      const [prefix, schema] = schemas.find(([name]) => id.startsWith(name)) ?? [];
+      expect(schema).toBeDefined();
+      expect(() => schema?.parse(env)).not.toThrow();
       expect(JSON.stringify(env)).not.toMatch(/acme|globex/);
-      expect(env).toMatchObject({
-        ACCESS_CONFIG_APPLICATION: expect.stringMatching(/^id-AccessConfigApplication/),
-        ACCESS_CONFIG_PROFILE: expect.stringMatching(/^id-AccessConfigProfile/),
-      });
+      // Only the two functions that serve partners read the access configuration.
+      if (prefix === 'Proxy' || prefix === 'Authorizer') {
+        expect(env).toMatchObject({
+          ACCESS_CONFIG_APPLICATION: expect.stringMatching(/^id-AccessConfigApplication/),
+          ACCESS_CONFIG_PROFILE: expect.stringMatching(/^id-AccessConfigProfile/),
+        });
+      } else {
+        expect(Object.keys(env).filter((k) => k.startsWith('ACCESS_CONFIG'))).toEqual([]);
+      }
     }
   });
 
@@ -320,10 +338,14 @@ describe('safe rollouts', () => {
     const text = JSON.stringify(parent.toJSON());
     expect(text).not.toMatch(/functions\/\$\{[^}]*ProxyFunction[^}]*\.Arn\}\/invocations/);
     const permissions = ofType(parent, 'AWS::Lambda::Permission');
-    // One for the routes (the whole API, not 44 methods) and one for the authorizer.
-    expect(permissions).toHaveLength(2);
+    // One for the operation routes (the whole API, not 43 methods), one for the authorizer, one
+    // for the docs routes, and one for CloudWatch Logs to deliver audit lines to the forwarder:
+    // each on an alias, none on a function's $LATEST.
+    expect(permissions).toHaveLength(4);
     for (const [, permission] of permissions) {
-      expect(JSON.stringify(permission.Properties.FunctionName)).toMatch(/FunctionLive/);
+      expect(JSON.stringify(permission.Properties.FunctionName)).toMatch(
+        /(Function|Docs|Forwarder)Live/,
+      );
     }
   });
 
@@ -395,7 +417,12 @@ describe('the Ioto token secret', () => {
       ([, policy]) =>
         (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
     );
-    const decrypt = statements.filter((s) => JSON.stringify(s.Action).includes('kms:Decrypt'));
+    // The token's decrypt grants (the idempotency table's key is the stack's own, with its own).
+    const decrypt = statements.filter(
+      (s) =>
+        JSON.stringify(s.Action).includes('kms:Decrypt') &&
+        !JSON.stringify(s.Resource).includes('IdempotencyKey'),
+    );
     expect(decrypt).toEqual([
       expect.objectContaining({
         Resource: kmsKeyArn,

@@ -54,9 +54,16 @@ function build(options: { aliases?: boolean } = {}) {
     api,
     proxy,
     proxyLogGroup: new LogGroup(stack, 'ProxyLogs'),
+    auditLogGroup: new LogGroup(stack, 'AuditLogs'),
     authorizer,
     metricsNamespace: NAMESPACE,
-    monitoring: { logRetentionDays: 90, fiveXxRatePercent: 5, latencyP99Ms: 5000 },
+    monitoring: {
+      logRetentionDays: 90,
+      auditRetentionDays: 365,
+      refusalSpikePer5Minutes: 50,
+      fiveXxRatePercent: 5,
+      latencyP99Ms: 5000,
+    },
   });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, Resource>;

@@ -36,10 +36,15 @@ const statementsOfRole = (roleId: string) =>
         (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
     );
 const secretIds = ofType('AWS::SecretsManager::Secret').map(([id]) => id);
+/** The methods of the partner operations (the docs routes have their own tests: docs.test.ts). */
+const operationMethods = () =>
+  ofType('AWS::ApiGateway::Method').filter(
+    ([, m]) => !String(m.Properties.OperationName ?? '').startsWith('docs.'),
+  );
 
 describe('the API', () => {
   it('has one explicit POST resource per catalog operation and no catch-all', () => {
-    const methods = ofType('AWS::ApiGateway::Method');
+    const methods = operationMethods();
     expect(methods.filter(([, m]) => m.Properties.HttpMethod === 'POST')).toHaveLength(
       catalog.length,
     );
@@ -67,7 +72,7 @@ describe('the API', () => {
   });
 
   it('answers other methods with an open mock, since the authorizer allows POST only', () => {
-    const others = ofType('AWS::ApiGateway::Method').filter(
+    const others = operationMethods().filter(
       ([, method]) => method.Properties.HttpMethod === 'ANY',
     );
     for (const [, method] of others) {
@@ -233,9 +238,15 @@ describe('the functions', () => {
 
   it('gives each function a log group with retention', () => {
     const groups = ofType('AWS::Logs::LogGroup');
-    // The two functions, the API's access logs and the web firewall's logs.
-    expect(groups).toHaveLength(4);
-    for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(90);
+    // The four functions (proxy, authorizer, docs, audit forwarder), the API's access logs, the
+    // web firewall's logs, and the audit trail (its own, longer retention).
+    expect(groups).toHaveLength(7);
+    const audit = groups.filter(([id]) => id.startsWith('AuditLogs'));
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.[1].Properties.RetentionInDays).toBe(365);
+    for (const [id, group] of groups) {
+      if (!id.startsWith('AuditLogs')) expect(group.Properties.RetentionInDays).toBe(90);
+    }
   });
 
   it('passes secret ARNs, never secret values, in the environment', () => {
@@ -341,9 +352,9 @@ describe('identity', () => {
 });
 
 describe('operations', () => {
-  it('has the seven operator alarms, all notifying the encrypted SNS topic on alarm and on recovery', () => {
+  it('has the eight operator alarms, all notifying the encrypted SNS topic on alarm and on recovery', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').filter(([id]) => !id.includes('Rollout'));
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(alarm.Properties.OKActions).toEqual(alarm.Properties.AlarmActions);

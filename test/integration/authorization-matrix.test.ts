@@ -2,7 +2,7 @@ import { SEED, sampleRequests } from '../../dev/ioto-simulator';
 import { grantedOperations } from '../../lambda/auth/partner-directory';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import { devAccessConfig } from '../support/access-fixtures';
-import { type Rig, startRig } from './gateway-harness';
+import { expectEveryRefusalAudited, type Rig, startRig } from './gateway-harness';
 
 /**
  * Every catalog operation as every development partner, through the local gateway: the cell is
@@ -76,4 +76,8 @@ describe('the authorization matrix', () => {
     expect(result.body).toMatchObject({ code: 'operation_not_allowed', status: 403 });
     expect(rig.simulator.requests).toHaveLength(0);
   });
+});
+
+it('writes an audit line, with the partner and the code, for every refusal it provoked', () => {
+  expect(expectEveryRefusalAudited(rig)).toBeGreaterThan(0);
 });

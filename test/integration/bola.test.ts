@@ -5,7 +5,7 @@ import { SEED } from '../../dev/ioto-simulator';
 import { loadOrCreateIssuerKey, signJwt } from '../../dev/local-issuer';
 import { NEUTRAL_REJECTION_DETAIL } from '../../lambda/auth/scoped-partner-policy';
 import { devAccessConfig, globexClaims, nowSeconds } from '../support/access-fixtures';
-import { type CallResult, type Rig, startRig } from './gateway-harness';
+import { type CallResult, expectEveryRefusalAudited, type Rig, startRig } from './gateway-harness';
 
 /**
  * Broken object-level authorization attempts (OWASP API1:2023) by the development partners:
@@ -357,4 +357,8 @@ describe('access tokens', () => {
     expect(result.headers.get('www-authenticate')).toBe('Bearer');
     expect(rig.simulator.requests).toHaveLength(0);
   });
+});
+
+it('writes an audit line, with the partner and the code, for every refusal it provoked', () => {
+  expect(expectEveryRefusalAudited(rig)).toBeGreaterThan(0);
 });

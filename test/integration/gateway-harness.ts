@@ -123,12 +123,17 @@ export async function startRig(access: AccessConfig, defaultPartner: string) {
     },
     send,
     /** POSTs a JSON body as a partner (the default partner unless `as` says otherwise). */
-    call(path: string, body?: unknown, options: { as?: string; base?: string } = {}) {
+    call(
+      path: string,
+      body?: unknown,
+      options: { as?: string; base?: string; headers?: Readonly<Record<string, string>> } = {},
+    ) {
       return send(options.base ?? gateway.url, path, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           authorization: `Bearer ${tokenFor(options.as ?? defaultPartner)}`,
+          ...options.headers,
         },
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
@@ -154,4 +159,53 @@ export async function callResultOf(response: Response): Promise<CallResult> {
     // Kept as text: the caller asserts on status and headers.
   }
   return { status: response.status, headers: response.headers, text, body };
+}
+
+/** Problem codes of the proxy's own refusals: each must leave an audit line. */
+const AUDITED_REFUSALS = new Set([
+  'operation_not_allowed',
+  'account_not_allowed',
+  'device_not_allowed',
+  'action_not_allowed',
+  'validation_failed',
+  'malformed_json',
+  'invalid_page_token',
+  'upstream_rejected',
+  'idempotency_key_required',
+  'idempotency_key_reused',
+  'idempotency_in_progress',
+]);
+
+/**
+ * Checks that every refusal of the proxy the rig's responses hold has its audit line: same
+ * request id, `outcome: "refused"`, the same code, the partner and the operation. Returns how
+ * many refusals were checked, so a suite can also assert it provoked some.
+ */
+export function expectEveryRefusalAudited(rig: Rig): number {
+  const audits = new Map(
+    rig.output
+      .records()
+      .filter((line) => line.message === 'audit')
+      .map((line) => [String(line.requestId), line]),
+  );
+  const refusals = rig.responses.filter(
+    (response) =>
+      typeof response.body.code === 'string' && AUDITED_REFUSALS.has(response.body.code),
+  );
+  const missing = refusals
+    .map((response) => ({
+      requestId: String(response.body.requestId),
+      code: response.body.code,
+      audit: audits.get(String(response.body.requestId)),
+    }))
+    .filter(
+      ({ code, audit }) =>
+        audit === undefined ||
+        audit.outcome !== 'refused' ||
+        audit.code !== code ||
+        typeof audit.partnerId !== 'string' ||
+        typeof audit.operation !== 'string',
+    );
+  expect(missing).toEqual([]);
+  return refusals.length;
 }

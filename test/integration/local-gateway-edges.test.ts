@@ -11,6 +11,8 @@ import {
   resolveTarget,
 } from '../../dev/local-gateway/api-gateway-emulator';
 import type { AuthorizerHandler } from '../../lambda/auth/create-authorizer-handler';
+import { catalog, operationKey } from '../../lambda/catalog/index';
+import { DOCS_PAGE_CSP } from '../../lambda/docs/docs-page';
 import { resolveOperation } from '../../lambda/proxy/parse-request';
 import { fullAccessConfig } from '../support/access-fixtures';
 import { type Rig, startRig } from './gateway-harness';
@@ -558,5 +560,123 @@ describe('headers of every response the gateway makes itself', () => {
       expectGatewayProblem(answer, 502, 'integration_failed');
       expect(answer.headers['x-bad']).toBeUndefined();
     });
+  });
+});
+
+describe('the docs resources: open, every method to the docs function', () => {
+  const get = async (path: string, init: RequestInit = {}) =>
+    fromFetch(await fetch(`${rig.gateway.url}${path}`, init));
+
+  /** A document of the docs function: cacheable, never sniffed, with a request id. */
+  const expectDocument = (answer: Answer, contentType: string) => {
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-type']).toBe(contentType);
+    expect(answer.headers['cache-control']).toBe('public, max-age=300');
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    expect(answer.headers['x-request-id']).toEqual(expect.any(String));
+  };
+
+  /** A problem of the docs function (not of the gateway): never cached. */
+  const expectDocsProblem = (answer: Answer, status: number, code: string) => {
+    expect(answer.status).toBe(status);
+    expect(answer.headers['content-type']).toBe('application/problem+json');
+    expect(answer.headers['cache-control']).toBe('no-store');
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    expect(answer.body).toMatchObject({ status, code, requestId: answer.headers['x-request-id'] });
+  };
+
+  it.each(['/docs', '/docs/'])('serves the Redoc page at %s under its CSP', async (path) => {
+    const answer = await get(path);
+    expectDocument(answer, 'text/html; charset=utf-8');
+    expect(answer.headers['content-security-policy']).toBe(DOCS_PAGE_CSP);
+    expect(answer.headers['referrer-policy']).toBe('no-referrer');
+    // The local gateway answers at its root: no stage in the addresses.
+    expect(answer.text).toContain('<redoc spec-url="/openapi.json"');
+    expect(answer.text).toContain('<script src="/docs/redoc.standalone.js"></script>');
+  });
+
+  it.each([
+    ['redoc.standalone.js', 'text/javascript; charset=utf-8'],
+    ['redoc.standalone.js.LICENSE.txt', 'text/plain; charset=utf-8'],
+    ['redoc.LICENSE.txt', 'text/plain; charset=utf-8'],
+  ])('serves /docs/%s from the redoc package', async (name, contentType) => {
+    const answer = await get(`/docs/${name}`);
+    expectDocument(answer, contentType);
+    expect(answer.text.length).toBeGreaterThan(500);
+  });
+
+  it('serves the description with the gateway itself as its server', async () => {
+    const answer = await get('/openapi.json');
+    expectDocument(answer, 'application/json');
+    expect(answer.body.servers).toEqual([
+      { url: rig.gateway.url, description: expect.any(String) },
+    ]);
+    expect(Object.keys(answer.body.paths as object)).toEqual(
+      expect.arrayContaining(catalog.map((op) => `/v1/${operationKey(op)}`)),
+    );
+  });
+
+  it('answers HEAD with the headers of GET and no body', async () => {
+    const answer = await get('/openapi.json', { method: 'HEAD' });
+    expectDocument(answer, 'application/json');
+    expect(answer.text).toBe('');
+  });
+
+  it('needs no token, and a bad one changes nothing: no authorizer, nothing reaches Ioto', async () => {
+    rig.simulator.reset();
+    expectDocument(
+      await get('/docs', { headers: { authorization: 'Bearer not.a.token' } }),
+      'text/html; charset=utf-8',
+    );
+    expect(rig.simulator.requests).toEqual([]);
+  });
+
+  it.each([
+    ['POST', '/docs'],
+    ['PUT', '/docs/redoc.standalone.js'],
+    ['DELETE', '/openapi.json'],
+    ['PATCH', '/docs/'],
+  ])('answers 405 with Allow: GET, HEAD to %s %s, from the function', async (method, path) => {
+    const answer = await get(path, { method });
+    expectDocsProblem(answer, 405, 'method_not_allowed');
+    expect(answer.headers.allow).toBe('GET, HEAD');
+  });
+
+  it.each([
+    '/docs/nope.js',
+    '/docs/index.js',
+    '/docs/redoc.standalone.js.map',
+    '/docs/constructor',
+  ])('answers 404 not_found to %s, a name the function does not serve', async (path) => {
+    expectDocsProblem(await get(path), 404, 'not_found');
+  });
+
+  it.each([
+    '/docs/a/b',
+    '/docs//redoc.standalone.js',
+    '/docs/%2Fetc%2Fpasswd',
+    '/docs/%E0%A4%A',
+    '/openapi.json/x',
+    '/v1/docs',
+    '/doc',
+  ])('answers 404 not_found from the gateway to %s, which matches no resource', async (path) => {
+    expectGatewayProblem(
+      await rawExchange(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+      404,
+      'not_found',
+    );
+  });
+
+  it.each([
+    ['/docs', '/docs', undefined],
+    ['/docs/', '/docs', undefined],
+    ['/docs/redoc.standalone.js', '/docs/{asset}', 'redoc.standalone.js'],
+    ['/docs/r%65doc.standalone.js/', '/docs/{asset}', 'redoc.standalone.js'],
+    ['/openapi.json', '/openapi.json', undefined],
+    ['/openapi.json/?x=1', '/openapi.json', undefined],
+  ])('routes %s to the docs resource %s', (target, resource, asset) => {
+    const resolved = resolveTarget(target);
+    expect(resolved).toMatchObject({ kind: 'docs', resource });
+    expect(resolved.kind === 'docs' ? resolved.asset : 'not docs').toBe(asset);
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { IotoSimulator, SEED } from '../../dev/ioto-simulator';
 import type { ProxyHandler } from '../../lambda/proxy/create-proxy-handler';
@@ -24,6 +25,7 @@ import {
 const CANARY = `CANARY-${randomBytes(16).toString('hex')}`;
 const ACCOUNT = SEED.accounts[0]?.id ?? '';
 const PAGE_KEY = `page-token-key-${randomBytes(24).toString('hex')}`;
+const IDEMPOTENCY_TABLE = 'ioto-bff-idempotency';
 
 /** Variables this file sets, removed again in afterAll. */
 const VARIABLES = [
@@ -35,6 +37,8 @@ const VARIABLES = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'IDEMPOTENCY_TABLE_NAME',
   ...Object.keys(ACCESS_CONFIG_LOCATION),
 ];
 
@@ -57,8 +61,13 @@ async function coldStart(): Promise<ProxyHandler> {
   return handler;
 }
 
-async function invoke(handler: ProxyHandler, path: string, body: unknown) {
-  const result = await handler(restEvent({ path, body }), lambdaContext());
+async function invoke(
+  handler: ProxyHandler,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const result = await handler(restEvent({ path, body, headers }), lambdaContext());
   results.push(result);
   return { status: result.statusCode, body: JSON.parse(result.body) as Record<string, unknown> };
 }
@@ -83,6 +92,20 @@ beforeAll(async () => {
   moto = await startMotoServer();
   admin = secretsManagerClientFor(moto.endpoint);
   simulator = await IotoSimulator.start({ token: CANARY });
+  const dynamodb = new DynamoDBClient({
+    endpoint: moto.endpoint,
+    region: MOTO_REGION,
+    credentials: MOTO_CREDENTIALS,
+  });
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: IDEMPOTENCY_TABLE,
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  dynamodb.destroy();
   const tokenSecret = await createSecret(
     admin,
     `ioto-token-${randomBytes(4).toString('hex')}`,
@@ -96,6 +119,8 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: moto.endpoint,
+    IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
     ...ACCESS_CONFIG_LOCATION,
   });
 }, 30_000);
@@ -162,6 +187,21 @@ describe('the deployed proxy handler over the real Secrets Manager protocol (mot
     const later = await invoke(handler, '/v1/device/find', { limit: 2 });
     expect(later.status).toBe(200);
     expect(typeof later.body.nextPageToken).toBe('string');
+    expectNoSecretLeaked();
+  });
+});
+
+describe('the deployed proxy handler with its idempotency table on DynamoDB (moto)', () => {
+  it('forwards a write with an Idempotency-Key once and replays it to a second cold start', async () => {
+    process.env.PAGE_TOKEN_SECRET_ID ??= 'unused-by-writes';
+    const body = { deviceId: SEED.accounts[0]?.deviceIds[0], key: 'setpoint', value: 21 };
+    const headers = { 'Idempotency-Key': `moto-${randomBytes(8).toString('hex')}` };
+    const first = await invoke(await coldStart(), '/v1/store/set', body, headers);
+    const second = await invoke(await coldStart(), '/v1/store/set', body, headers);
+    expect(first.status).toBe(200);
+    expect(second).toEqual(first);
+    expect(results.at(-1)?.headers).toMatchObject({ 'idempotent-replayed': 'true' });
+    expect(simulator.requests.filter((r) => r.operation === 'update')).toHaveLength(1);
     expectNoSecretLeaked();
   });
 });

@@ -6,7 +6,7 @@ import { catalog, operationKey } from '../../lambda/catalog/index';
 import type { BodyPath, OperationDefinition } from '../../lambda/catalog/types';
 import { parseAccessConfig } from '../../lambda/config/access';
 import { ASSUMED_SCOPE_OPERATIONS, TEST_SCOPE } from '../support/access-fixtures';
-import { type CallResult, type Rig, startRig } from './gateway-harness';
+import { type CallResult, expectEveryRefusalAudited, type Rig, startRig } from './gateway-harness';
 
 /**
  * Tenant isolation, generated from the catalog's scope declarations: for every operation and
@@ -504,4 +504,8 @@ describe('free-form JSON hiding another tenant, generated (fast-check, seeded)',
       { seed: 20261126, numRuns: 80, endOnFailure: true },
     );
   });
+});
+
+it('writes an audit line, with the partner and the code, for every refusal it provoked', () => {
+  expect(expectEveryRefusalAudited(rig)).toBeGreaterThan(0);
 });

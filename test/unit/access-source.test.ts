@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { InMemoryPersistenceLayer } from '../../dev/local-gateway/in-memory-persistence';
 import { LOCAL_ISSUER } from '../../dev/local-issuer';
 import { authorizerContextOf } from '../../lambda/auth/token-authorizer';
 import { findOperation } from '../../lambda/catalog/index';
@@ -85,6 +86,7 @@ const proxyOver = (access: AccessSource) =>
         pageLimitDefault: 1,
         pageLimitMax: 1,
         maxBodyBytes: 1024,
+        idempotencyWindowSeconds: 60,
       },
     },
     {
@@ -94,6 +96,7 @@ const proxyOver = (access: AccessSource) =>
       },
       logger: new Logger({ logLevel: 'SILENT' }),
       access,
+      idempotencyStore: new InMemoryPersistenceLayer(),
     },
   );
 

@@ -47,6 +47,13 @@ const PURE_CORE = [
   'lambda/config/settings.ts',
   'lambda/upstream/token-provider.ts',
   'lambda/upstream/upstream-message.ts',
+  'lambda/idempotency/idempotency-key.ts',
+  'lambda/docs/openapi-document.ts',
+  'lambda/docs/request-schemas.ts',
+  'lambda/docs/schema-registry.ts',
+  'lambda/docs/error-responses.ts',
+  'lambda/docs/docs-core.ts',
+  'lambda/docs/docs-page.ts',
 ];
 
 describe('module boundaries', () => {

@@ -5,6 +5,7 @@ const aws = {
   IOTO_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com',
   IOTO_TOKEN_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ioto-token',
   PAGE_TOKEN_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:page-key',
+  IDEMPOTENCY_TABLE_NAME: 'ioto-bff-idempotency',
   ACCESS_CONFIG_APPLICATION: 'app',
   ACCESS_CONFIG_ENVIRONMENT: 'env',
   ACCESS_CONFIG_PROFILE: 'profile',
