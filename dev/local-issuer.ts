@@ -43,6 +43,15 @@ const toIssuerKey = (kid: string, privateKey: KeyObject): IssuerKey => ({
   },
 });
 
+/**
+ * A new key held only in memory, with a key id of its own: the next key of an issuer that
+ * rotates (publish it beside the current one with {@link jwksOf}, sign with it, withdraw the old).
+ */
+export function createIssuerKey(kid: string = randomUUID()): IssuerKey {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return toIssuerKey(kid, privateKey);
+}
+
 /** Loads the key, creating it on first use; two processes starting at once agree on one key. */
 export async function loadOrCreateIssuerKey(file = DEFAULT_KEY_FILE): Promise<IssuerKey> {
   try {
@@ -74,8 +83,53 @@ export async function loadOrCreateIssuerKey(file = DEFAULT_KEY_FILE): Promise<Is
   return toIssuerKey(kid, privateKey);
 }
 
-/** The issuer's JWKS document. */
-export const jwksOf = (key: IssuerKey) => ({ keys: [key.publicJwk] });
+/**
+ * The issuer's JWKS document: the public keys it publishes, in order. An issuer that rotates
+ * publishes its next key before signing with it, and withdraws the old one once no token it
+ * signed should verify any more.
+ */
+export const jwksOf = (...keys: readonly IssuerKey[]) => ({ keys: keys.map((k) => k.publicJwk) });
+
+/**
+ * An issuer's keys over a rotation, for drills and tests: it signs with its newest key and
+ * publishes every key it has not withdrawn. {@link RotatingIssuerKeys.rotate} publishes a new
+ * key and signs with it from then on (the previous key stays published, so the tokens it signed
+ * still verify); {@link RotatingIssuerKeys.withdraw} stops publishing a key (compromised, or no
+ * token it signed should verify any more), after which verifiers must refuse its tokens once
+ * they read the JWKS again.
+ */
+export class RotatingIssuerKeys {
+  #published: IssuerKey[];
+  #current: IssuerKey;
+
+  constructor(first: IssuerKey = createIssuerKey()) {
+    this.#published = [first];
+    this.#current = first;
+  }
+
+  /** The key new tokens are signed with. */
+  get current(): IssuerKey {
+    return this.#current;
+  }
+
+  /** Publishes a new key and signs with it from now on; returns it. */
+  rotate(next: IssuerKey = createIssuerKey()): IssuerKey {
+    this.#published = [...this.#published, next];
+    this.#current = next;
+    return next;
+  }
+
+  /** Stops publishing the key `kid` (never the current one: sign with another first). */
+  withdraw(kid: string): void {
+    if (kid === this.#current.kid) throw new Error('Rotate before withdrawing the current key');
+    this.#published = this.#published.filter((key) => key.kid !== kid);
+  }
+
+  /** The JWKS the issuer serves now. */
+  jwks() {
+    return jwksOf(...this.#published);
+  }
+}
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -92,7 +146,8 @@ export function signJwt(key: IssuerKey, payload: Record<string, unknown>, typ = 
 /**
  * An access token for a partner of the access configuration, shaped like a Cognito
  * client-credentials token (RFC 9068 profile): `client_id` or `sub`, the gateway scope,
- * `token_use: access`, an hour of validity.
+ * `token_use: access`, an hour of validity, and the first `audience` of its issuer as `aud` when
+ * the configuration names one.
  */
 export function mintPartnerToken(
   key: IssuerKey,
@@ -108,8 +163,10 @@ export function mintPartnerToken(
   const identity = partner.identity;
   const iat = Math.floor(now / 1000);
   const subject = 'clientId' in identity ? identity.clientId : identity.subject;
+  const audience = access.issuers.find((i) => i.issuer === identity.issuer)?.audience?.[0];
   return signJwt(key, {
     iss: identity.issuer,
+    ...(audience !== undefined && { aud: audience }),
     sub: subject,
     ...('clientId' in identity && { client_id: identity.clientId }),
     scope: access.scope,

@@ -11,7 +11,13 @@ import {
   url,
   enum as zodEnum,
 } from 'zod';
-import { partnerGrantIssues, partnerIdentitySchema, partnerSchema } from '../lambda/config/access';
+import {
+  issuerSchema,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  partnerGrantIssues,
+  partnerIdentitySchema,
+  partnerSchema,
+} from '../lambda/config/access';
 import { describeIssues } from '../lambda/config/issues';
 import { iotoOrigin } from '../lambda/config/origin';
 import {
@@ -51,6 +57,15 @@ const kmsKeyArn = string().regex(
   'must be a KMS key ARN',
 );
 
+/**
+ * An IAM role ARN, with its path if it has one (`aws:PrincipalArn` of a role's sessions is
+ * exactly that): no wildcard, no user, no assumed-role session ARN.
+ */
+const iamRoleArn = string().regex(
+  /^arn:aws[\w-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/,
+  'must be an IAM role ARN (arn:aws:iam::<account>:role/<path/><name>)',
+);
+
 /** A partner as deployed: with Cognito the stack creates its client, so `identity` is optional. */
 const deploymentPartnerSchema = partnerSchema.extend({
   identity: partnerIdentitySchema.optional(),
@@ -73,11 +88,19 @@ const cognitoIdentity = strictObject({
   accessTokenMinutes: int().min(5).max(1440).default(60),
 });
 
+/** The token rules of an external issuer: the access configuration's issuer fields. */
+const issuerRules = issuerSchema.shape;
+
 const oidcIdentity = strictObject({
   type: literal('oidc'),
   issuer: url({ protocol: /^https$/ }),
   jwksUri: url({ protocol: /^https$/ }).optional(),
   audience: array(string().min(1)).min(1).optional(),
+  audienceWaiver: issuerRules.audienceWaiver,
+  jwksRefreshSeconds: issuerRules.jwksRefreshSeconds,
+  maxTokenLifetimeSeconds: issuerRules.maxTokenLifetimeSeconds,
+  clockSkewSeconds: issuerRules.clockSkewSeconds,
+  requireTyp: issuerRules.requireTyp,
   scope,
 });
 
@@ -108,6 +131,19 @@ export const deploymentConfigSchema = strictObject({
       }),
     ]).optional(),
   }),
+  /**
+   * Who besides the proxy may read the secrets. Both secrets the stack creates carry a resource
+   * policy that denies `secretsmanager:GetSecretValue` to every principal but the proxy's role
+   * and this operator role, whatever their IAM policies allow.
+   */
+  secrets: strictObject({
+    /**
+     * An operator's break-glass role (its ARN, with its path) left out of that denial, for
+     * incident response. No routine task needs it: the page-token key is rotated through its
+     * version stages without anyone reading it. It still needs its own IAM permissions.
+     */
+    breakGlassRoleArn: iamRoleArn.optional(),
+  }).prefault({}),
   identity: union([cognitoIdentity, oidcIdentity]),
   partners: array(deploymentPartnerSchema).min(1).max(MAX_PARTNERS),
   limits: strictObject({
@@ -192,6 +228,15 @@ export const deploymentConfigSchema = strictObject({
       message: `must be at least ${DEADLINE_MARGIN_MS / 1_000} s below limits.proxyTimeoutSeconds`,
     });
   }
+  // A cached authorization must not outlive the longest token it can be given for.
+  const lifetime = maxTokenLifetimeSeconds(config.identity);
+  if (config.api.authorizerCacheSeconds > lifetime.seconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['api', 'authorizerCacheSeconds'],
+      message: `must be at most ${lifetime.seconds} s: ${lifetime.why}, and a cached authorization must not outlive its token`,
+    });
+  }
   const floor = wafRateFloor(config);
   if (config.waf.rateLimitPer5Minutes !== undefined && config.waf.rateLimitPer5Minutes < floor) {
     ctx.addIssue({
@@ -227,6 +272,26 @@ export const deploymentConfigSchema = strictObject({
 
 export type DeploymentConfig = output<typeof deploymentConfigSchema>;
 export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
+/**
+ * The longest a partner's access token lives: with Cognito, the lifetime the stack gives its app
+ * clients (`identity.accessTokenMinutes`); with an external issuer, the longest the authorizer
+ * accepts (the access configuration's `maxTokenLifetimeSeconds`, whose default the stack keeps).
+ */
+export function maxTokenLifetimeSeconds(identity: DeploymentConfig['identity']): {
+  readonly seconds: number;
+  readonly why: string;
+} {
+  return identity.type === 'cognito'
+    ? {
+        seconds: identity.accessTokenMinutes * 60,
+        why: `the partners' access tokens live ${identity.accessTokenMinutes} minutes (identity.accessTokenMinutes)`,
+      }
+    : {
+        seconds: identity.maxTokenLifetimeSeconds ?? MAX_TOKEN_LIFETIME_SECONDS.default,
+        why: 'the authorizer accepts tokens that live at most that long (identity.maxTokenLifetimeSeconds)',
+      };
+}
 
 /**
  * Requests per 5 minutes the fastest partner may make under its usage plan (the stage-wide

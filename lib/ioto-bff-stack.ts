@@ -53,7 +53,10 @@ export class IotoBffStack extends Stack {
     const metricsNamespace = metricsNamespaceOf(this.stackName);
     const usageKeyPrefix = usageKeyPrefixOf(this.stackName);
 
-    this.secrets = new IotoSecrets(this, 'Secrets', { tokenSecret: config.ioto.tokenSecret });
+    this.secrets = new IotoSecrets(this, 'Secrets', {
+      tokenSecret: config.ioto.tokenSecret,
+      breakGlassRoleArn: config.secrets.breakGlassRoleArn,
+    });
     const identity = new PartnerIdentity(this, 'Identity', { identity: config.identity });
     const accessStore = new AccessConfigStore(this, 'AccessConfig');
     const idempotency = new IdempotencyStore(this, 'Idempotency');
@@ -90,7 +93,8 @@ export class IotoBffStack extends Stack {
         ...toEnvironment(limits),
       },
     });
-    // Only the proxy may read either secret; both functions read the access configuration.
+    // Only the proxy (and an operator's break-glass role) may read either secret; both
+    // functions read the access configuration.
     this.secrets.grantRead(this.proxy.role);
     accessStore.grantRead(this.proxy.role);
     accessStore.grantRead(this.authorizer.role);

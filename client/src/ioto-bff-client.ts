@@ -48,9 +48,10 @@ export interface CallOptions {
   /** Aborts the call, including a wait before a retry; the call rejects with its reason. */
   readonly signal?: AbortSignal;
   /**
-   * Sent as `x-request-id`. The gateway keeps a well-formed one (8–128 characters of
-   * `A-Z a-z 0-9 . _ : -`) as the request id of its logs and answers, so a partner can
-   * correlate with its own.
+   * Your own id of the call, sent as `x-request-id`. When well-formed (8–128 characters of
+   * `A-Z a-z 0-9 . _ : -`) the gateway logs it (`clientRequestId`) and echoes it in
+   * `x-client-request-id`, so you can correlate with your logs; the gateway's own request id
+   * (`IotoBffError.requestId`, `x-request-id` of the answer) stays its own.
    */
   readonly requestId?: string;
   /**

@@ -2057,14 +2057,14 @@ export interface components {
     };
   };
   parameters: {
-    /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+    /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
     XRequestId: string;
     /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
     IdempotencyKey: string;
   };
   requestBodies: never;
   headers: {
-    /** @description The id of the request: the `x-request-id` you sent when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -` (on answers of the proxy), otherwise the gateway's own. Quote it when reporting a problem. */
+    /** @description The gateway's id of the request (API Gateway's own); quote it when reporting a problem. A well-formed `x-request-id` you sent comes back in `x-client-request-id` instead. */
     XRequestId: string;
     /** @description Seconds to wait before retrying, where the code says so. */
     RetryAfter: number;
@@ -2083,7 +2083,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -2136,7 +2136,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2195,7 +2195,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2243,7 +2243,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -2297,7 +2297,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2369,7 +2369,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2431,7 +2431,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -2499,7 +2499,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2560,7 +2560,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2613,7 +2613,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -2667,7 +2667,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -2726,7 +2726,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -2884,7 +2884,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2934,7 +2934,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -2988,7 +2988,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3042,7 +3042,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3201,7 +3201,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3259,7 +3259,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -3319,7 +3319,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -3367,7 +3367,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3416,7 +3416,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3434,6 +3434,8 @@ export interface operations {
           filename?: string;
           mimeType?: string;
           size?: number;
+          /** @description The Ioto account the call acts in. Set by the gateway when you have one account; name one of yours when you have several. Any other value is 403 `account_not_allowed`. */
+          accountId?: string;
         };
       };
     };
@@ -3472,7 +3474,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3485,6 +3487,8 @@ export interface operations {
       content: {
         'application/json': {
           id: string;
+          /** @description The Ioto account the call acts in. Set by the gateway when you have one account; name one of yours when you have several. Any other value is 403 `account_not_allowed`. */
+          accountId?: string;
         };
       };
     };
@@ -3523,7 +3527,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3536,6 +3540,8 @@ export interface operations {
       content: {
         'application/json': {
           id: string;
+          /** @description The Ioto account the call acts in. Set by the gateway when you have one account; name one of yours when you have several. Any other value is 403 `account_not_allowed`. */
+          accountId?: string;
         };
       };
     };
@@ -3574,7 +3580,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3635,7 +3641,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -3697,7 +3703,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -3748,7 +3754,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3805,7 +3811,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -3861,7 +3867,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -3935,7 +3941,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -3981,7 +3987,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -4030,7 +4036,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -4043,6 +4049,8 @@ export interface operations {
       content: {
         'application/json': {
           id: string;
+          /** @description The Ioto account the call acts in. Set by the gateway when you have one account; name one of yours when you have several. Any other value is 403 `account_not_allowed`. */
+          accountId?: string;
         };
       };
     };
@@ -4081,7 +4089,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -4094,6 +4102,8 @@ export interface operations {
       content: {
         'application/json': {
           id: string;
+          /** @description The Ioto account the call acts in. Set by the gateway when you have one account; name one of yours when you have several. Any other value is 403 `account_not_allowed`. */
+          accountId?: string;
           product: string;
           version: string;
           test?: boolean;
@@ -4137,7 +4147,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -4152,6 +4162,8 @@ export interface operations {
           id: string;
           update: string;
           success: boolean;
+          /** @description The Ioto account the call acts in. Set by the gateway when you have one account; name one of yours when you have several. Any other value is 403 `account_not_allowed`. */
+          accountId?: string;
         };
       };
     };
@@ -4191,7 +4203,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -4240,7 +4252,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -4298,7 +4310,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -4359,7 +4371,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -4422,7 +4434,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -4476,7 +4488,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
       };
       path?: never;
@@ -4520,7 +4532,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -4575,7 +4587,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
@@ -4639,7 +4651,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own. */
+        /** @description Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it never becomes the request id (`x-request-id`, a problem's `requestId`). */
         'x-request-id'?: components['parameters']['XRequestId'];
         /** @description Makes a retry of this write safe: the gateway forwards it at most once per key (for `IDEMPOTENCY_WINDOW_SECONDS`, a day by default) and answers a repeat with the first successful answer, marked `Idempotent-Replayed: true`. The same key with another body or operation is 422 `idempotency_key_reused`; a repeat while the first call runs is 409 `idempotency_in_progress`. A failed call keeps no record, so a retry is forwarded again. Required (400 `idempotency_key_required`) when your partner configuration says so. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];

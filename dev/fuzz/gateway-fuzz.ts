@@ -77,8 +77,8 @@ const isModelledUpstreamFailure = (request: ConcreteRequest, code: unknown): boo
 /**
  * Codes of the answers API Gateway makes itself (README: those marked "(API Gateway)", 405, and
  * the 401, 403 and 404 of the authorizer and of unknown routes): they carry API Gateway's request
- * id, not the inbound one. Every other answer is the proxy's, which keeps a well-formed inbound
- * `x-request-id`.
+ * id and echo nothing. Every other answer is the proxy's, which echoes a well-formed inbound
+ * `x-request-id` in `x-client-request-id` (the request id stays the gateway's).
  */
 const GATEWAY_MADE_CODES: ReadonlySet<string> = new Set([
   'unauthorized',
@@ -94,7 +94,7 @@ const GATEWAY_MADE_CODES: ReadonlySet<string> = new Set([
 
 const PROBLEM_TYPE_PREFIX = 'urn:ioto-bff:problem:';
 const SNAKE_CASE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
-/** A well-formed inbound request id, which the contract says is kept. */
+/** A well-formed inbound request id, which the contract says the proxy echoes. */
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/;
 /** `at fn (file.js:12:3)`, `at file:///x.ts:1`, `node:internal/...`: a stack trace. */
 const STACK_TRACE =
@@ -1746,13 +1746,20 @@ export function checkResponse(
   // Without a body (HEAD) the code, and so who answered, is unknown: no check then.
   const madeByTheProxy =
     status < 300 || (typeof code === 'string' && !GATEWAY_MADE_CODES.has(code));
-  if (
-    sentId !== undefined &&
-    WELL_FORMED_REQUEST_ID.test(sentId) &&
-    requestId !== sentId &&
-    madeByTheProxy
-  ) {
-    problems.push(`x-request-id ${JSON.stringify(requestId)} is not the well-formed inbound id`);
+  // The request id is the gateway's, never the client's; the proxy echoes a well-formed client
+  // id apart, in x-client-request-id.
+  if (sentId !== undefined && requestId === sentId) {
+    problems.push(`x-request-id is the client's own ${JSON.stringify(sentId)}`);
+  }
+  const echoed = headers.get('x-client-request-id');
+  const wellFormed = sentId !== undefined && WELL_FORMED_REQUEST_ID.test(sentId);
+  if (madeByTheProxy && wellFormed && echoed !== sentId) {
+    problems.push(`x-client-request-id ${JSON.stringify(echoed)} does not echo the client's id`);
+  }
+  if (echoed !== null && !wellFormed) {
+    problems.push(
+      `x-client-request-id ${JSON.stringify(echoed)} echoes an id that is not well formed`,
+    );
   }
   if (headers.get('cache-control') !== 'no-store') {
     problems.push(`cache-control is ${JSON.stringify(headers.get('cache-control'))}, not no-store`);

@@ -634,10 +634,14 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
         responseType: 'ACCESS_DENIED',
       };
     }
+    // Every key of the authorizer's context (partner id, identity fingerprint, token expiry)
+    // reaches the proxy, its value stringified as API Gateway passes it.
     event.requestContext.authorizer = {
       principalId: cached.result.principalId,
       integrationLatency: 0,
-      ...cached.result.context,
+      ...Object.fromEntries(
+        Object.entries(cached.result.context ?? {}).map(([key, value]) => [key, String(value)]),
+      ),
     };
     return undefined;
   };
@@ -647,7 +651,7 @@ export function createApiGatewayEmulator(options: EmulatorOptions): Server {
     const target = resolveTarget(req.url ?? '/');
     const event = toRestEvent(req, read.kind === 'body' ? read.body : Buffer.alloc(0), target);
     // The responses the gateway makes itself carry its own request id, as the stack's gateway
-    // responses do (`$context.requestId`); only the proxy keeps a well-formed inbound id.
+    // responses do (`$context.requestId`); only the proxy echoes a well-formed inbound id.
     const requestId = event.requestContext.requestId;
     const entry = { requestId, method: event.httpMethod, path: target.path };
 

@@ -120,12 +120,14 @@ export async function startLocalGateway(
       : undefined;
   const iotoEndpoint = env.IOTO_ENDPOINT ?? new URL(simulator?.endpoint ?? '');
   const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
+  // Locally the key is random: page tokens die with the process, as documented. One sealer for
+  // the process: the proxy asks for it again every TOKEN_CACHE_SECONDS, and a new random key
+  // then would break every open token.
+  const sealer = PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS });
   const proxy = createProxyHandler({
     ...buildProxyDependencies(proxySettingsOf({ ...env, IOTO_ENDPOINT: iotoEndpoint }), {
       tokenSource: options.tokenSource ?? localTokenSource(env, simulator?.token),
-      // Locally the key is random: page tokens die with the process, as documented.
-      loadSealer: async () =>
-        PageTokenSealer.withRandomKey({ ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS }),
+      loadSealer: async () => sealer,
       logger,
       access: staticAccess(access),
       // Locally the idempotency records live in memory, with the DynamoDB semantics.

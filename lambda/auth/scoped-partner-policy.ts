@@ -15,6 +15,7 @@ import {
 } from '../problems/problem-error';
 import type { UpstreamCall } from '../upstream/ioto-client';
 import { findReferences } from './body-references';
+import { authorizationHolds } from './identity-fingerprint';
 import type { Partner, PartnerDirectory } from './partner-directory';
 
 /**
@@ -167,8 +168,12 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
     const partnerId = partnerIdOf(event);
     const partner = typeof partnerId === 'string' ? this.#directory.byId(partnerId) : undefined;
     // Without a known partner the authorizer did not run or the configuration changed under
-    // a cached authorization: either way nobody is identified.
-    if (partner === undefined) throw new UnauthorizedError();
+    // a cached authorization: either way nobody is identified. Nor is anybody when the partner's
+    // identity is no longer the one the (cached) authorization was given for, or its token has
+    // expired since (identity-fingerprint.ts).
+    if (partner === undefined || !authorizationHolds(event.requestContext?.authorizer, partner)) {
+      throw new UnauthorizedError();
+    }
     if (!partner.operations.has(operationKey(operation))) throw new OperationNotAllowedError();
     return { partner, operation };
   }
@@ -237,13 +242,16 @@ export class ScopedPartnerPolicy implements PartnerPolicy {
       if (!this.#deviceListed(partner, device)) throw new DeviceNotAllowedError();
     }
     if ((scope.deviceOwnership ?? 'lookup') !== 'lookup' || devices.size === 0) return;
-    const candidates = call.account === undefined ? [...partner.accounts] : [call.account];
-    const owned = await everyConfirmed([...devices], async (device) => {
-      for (const account of candidates) {
-        if (await this.#owns(account, device, signal)) return true;
-      }
-      return false;
-    });
+    // One check per device, in the one account the call acts in: every operation that names a
+    // device to look up also selects an account (the partner's only one, or the one it named),
+    // so a partner with several accounts never makes a check per account.
+    const account = call.account;
+    if (account === undefined) {
+      throw new AccountNotAllowedError({ detail: 'Name one of your accounts in "accountId".' });
+    }
+    const owned = await everyConfirmed([...devices], (device) =>
+      this.#owns(account, device, signal),
+    );
     if (!owned) throw new DeviceNotAllowedError();
   }
 

@@ -30,12 +30,20 @@ import {
   SimpleJwksCache,
 } from 'aws-jwt-verify/jwk';
 import { type DecomposedJwt, decomposeUnverifiedJwt } from 'aws-jwt-verify/jwt';
-import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
+import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { type AccessConfig, usageIdentifierKey } from '../config/access';
+import {
+  type AccessConfig,
+  type IssuerRules,
+  issuerRules,
+  JWKS_REFRESH_SECONDS,
+  usageIdentifierKey,
+} from '../config/access';
 import type { AccessSource } from '../config/access-source';
 import { AuthorizerUnavailableError } from '../problems/problem-error';
-import { PartnerDirectory } from './partner-directory';
+import { authorizerContextFor } from './identity-fingerprint';
+import { type Partner, PartnerDirectory } from './partner-directory';
+import { RefreshingJwksCache } from './refreshing-jwks-cache';
 
 /** What the authorizer needs of a JWT verifier ({@link createAccessTokenVerifier} builds one). */
 export interface AccessTokenVerifier {
@@ -65,20 +73,61 @@ export const AUTHORIZER_FAILURES_METRIC = 'AuthorizerFailures';
 /** `Bearer <compact JWS>`, scheme case-insensitive (RFC 6750 §2.1). */
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 
-/** A claim check of ours failed: a refusal, like aws-jwt-verify's own claim errors. */
+/**
+ * A check of ours failed: a refusal, like aws-jwt-verify's own claim errors. Its message is the
+ * fixed reason the authorizer logs: `no expiry`, `no issue time`, `issued in the future`,
+ * `lifetime too long`, `not an access token` or `token type not accepted`.
+ */
 class AccessTokenClaimError extends JwtInvalidClaimError {}
 
 /**
- * Checks what aws-jwt-verify leaves to us: an expiry is required (it accepts tokens without
- * `exp`), and a `token_use` claim, when present (Cognito), must say `access`.
+ * Whether a JWS header's `typ` fits an access token. RFC 9068 §2.1 types JWT access tokens
+ * `at+jwt` (or `application/at+jwt`: media types compare case-insensitively and may leave out
+ * `application/`, RFC 7515 §4.1.9). Where the issuer is not known to type them so, also no `typ`
+ * (Cognito's access tokens have none) and the generic `JWT` (RFC 7519 §5.1; Microsoft Entra ID,
+ * Keycloak and Auth0's default profile write it): those cannot tell an ID token from an access
+ * token, which the scope and audience do. Any other type (`logout+jwt`, `dpop+jwt`, Okta's
+ * `application/okta-internal-at+jwt`, ...) names a token made for something else.
  */
-function requireAccessTokenShape({ payload }: { payload: JwtPayload }): void {
-  if (typeof payload.exp !== 'number') {
-    throw new AccessTokenClaimError('no expiry', payload.exp, 'a number');
-  }
-  if (payload.token_use !== undefined && payload.token_use !== 'access') {
-    throw new AccessTokenClaimError('not an access token', payload.token_use, 'access');
-  }
+export function acceptedTokenType(typ: unknown, requireTyp: boolean): boolean {
+  if (typ === undefined) return !requireTyp;
+  if (typeof typ !== 'string') return false;
+  const type = typ.toLowerCase().replace(/^application\//, '');
+  return type === 'at+jwt' || (!requireTyp && type === 'jwt');
+}
+
+/**
+ * The checks aws-jwt-verify leaves to us, once it has verified signature, `iss`, `exp`, `nbf`,
+ * `aud` and scope, with the issuer's rules:
+ * - an expiry is required (aws-jwt-verify accepts tokens without `exp`; it refuses an `exp`,
+ *   `nbf` or `iat` that is not a number as malformed, and honours `nbf`);
+ * - `iat` is required: RFC 9068 §2.2 requires it of JWT access tokens, and Cognito, Entra ID,
+ *   Okta, Auth0 and Keycloak all write it. Without it the lifetime cannot be told, only what is
+ *   left of it, and an issuer that omits it is not one this gateway expects;
+ * - `iat` may lie at most `clockSkewSeconds` in the future, and `exp - iat` may be at most
+ *   `maxTokenLifetimeSeconds`: together they bound what is left of any token's life to the
+ *   lifetime plus the skew, so a token "issued" ten years ahead and valid for ten more fails;
+ * - a `token_use` claim, when present (Cognito), must say `access`;
+ * - the header's `typ` must fit an access token ({@link acceptedTokenType}).
+ */
+function accessTokenRules(rules: IssuerRules) {
+  return ({ header, payload }: { header: JwtHeader; payload: JwtPayload }): void => {
+    const { exp, iat } = payload;
+    if (typeof exp !== 'number') throw new AccessTokenClaimError('no expiry', exp, 'a number');
+    if (typeof iat !== 'number') throw new AccessTokenClaimError('no issue time', iat, 'a number');
+    const latest = Date.now() / 1000 + rules.clockSkewSeconds;
+    if (iat > latest) throw new AccessTokenClaimError('issued in the future', iat, String(latest));
+    if (exp - iat > rules.maxTokenLifetimeSeconds) {
+      const most = String(rules.maxTokenLifetimeSeconds);
+      throw new AccessTokenClaimError('lifetime too long', exp - iat, most);
+    }
+    if (payload.token_use !== undefined && payload.token_use !== 'access') {
+      throw new AccessTokenClaimError('not an access token', payload.token_use, 'access');
+    }
+    if (!acceptedTokenType(header.typ, rules.requireTyp)) {
+      throw new AccessTokenClaimError('token type not accepted', header.typ, 'at+jwt');
+    }
+  };
 }
 
 /**
@@ -132,25 +181,42 @@ function requireSignatureFitsKey({ header, signatureB64 }: DecomposedJwt, jwk: J
 const defaultJwksUri = (issuer: string): string =>
   new URL(`${new URL(issuer).pathname.replace(/\/$/, '')}/.well-known/jwks.json`, issuer).href;
 
+/** Each JWKS URI of `access` with how often it is read again (the shortest, if shared). */
+export function jwksRefreshSecondsOf(access: AccessConfig): ReadonlyMap<string, number> {
+  const refresh = new Map<string, number>();
+  for (const issuer of access.issuers) {
+    const uri = issuer.jwksUri ?? defaultJwksUri(issuer.issuer);
+    const seconds = issuerRules(issuer).jwksRefreshSeconds;
+    refresh.set(uri, Math.min(seconds, refresh.get(uri) ?? seconds));
+  }
+  return refresh;
+}
+
 /**
  * A verifier for every configured issuer: signature against the issuer's JWKS, `iss`, `exp`,
- * `nbf`, the gateway scope (which ID tokens and tokens for other APIs do not carry) and, where
- * configured, the audience. Algorithms come from the JWKS keys, so `alg: none` never verifies.
+ * `nbf`, the gateway scope (which ID tokens and tokens for other APIs do not carry), the
+ * audience (required by the configuration for every issuer but Cognito, unless waived), and
+ * the issuer's token rules ({@link accessTokenRules}). Algorithms come from the JWKS keys, so
+ * `alg: none` never verifies. The JWKS cache defaults to one that reads each issuer's keys
+ * again every `jwksRefreshSeconds` ({@link RefreshingJwksCache}).
  *
  * Before aws-jwt-verify verifies, the token's issuer must be configured and the key its `kid`
  * names must be found in the issuer's JWKS (fetched when not cached) and fit the signature, so
  * every way a token can be wrong raises one of aws-jwt-verify's token errors (a refusal), and
  * only an unreachable or broken JWKS, a broken configuration or a bug raises anything else.
+ * A claim error raised once the signature has verified carries the decoded token
+ * (`includeRawJwtInErrors`), so that the refusal can name the partner in the log.
  */
 export function createAccessTokenVerifier(
   access: AccessConfig,
-  jwksCache: JwksCache = new SimpleJwksCache(),
+  jwksCache: JwksCache = refreshingCacheOf(access),
 ): AccessTokenVerifier {
   const issuers = access.issuers.map((issuer) => ({
     issuer: issuer.issuer,
     audience: issuer.audience ?? null,
     scope: access.scope,
-    customJwtCheck: requireAccessTokenShape,
+    customJwtCheck: accessTokenRules(issuerRules(issuer)),
+    includeRawJwtInErrors: true,
     jwksUri: issuer.jwksUri ?? defaultJwksUri(issuer.issuer),
   }));
   const [first, ...others] = issuers;
@@ -174,6 +240,14 @@ export function createAccessTokenVerifier(
       return verifyJwt(jwt);
     },
   };
+}
+
+/** A JWKS cache that reads the keys of `access`'s issuers again at their refresh times. */
+function refreshingCacheOf(access: AccessConfig): RefreshingJwksCache {
+  const refresh = jwksRefreshSecondsOf(access);
+  return new RefreshingJwksCache({
+    refreshSeconds: (uri) => refresh.get(uri) ?? JWKS_REFRESH_SECONDS.default,
+  });
 }
 
 /**
@@ -266,19 +340,36 @@ export interface AuthorizerContext {
   readonly usageKeyPrefix?: string | undefined;
 }
 
+/** How {@link authorizerContextOf} keeps the issuers' signing keys. */
+export interface SigningKeyOptions {
+  /** The clock of the JWKS cache, in milliseconds (tests move it). */
+  readonly now?: () => number;
+}
+
 /**
  * The authorizer context of the current access configuration, asked for on every request: a
  * new verifier and directory when the configuration changes (a partner or issuer added), the
- * same ones otherwise. Signing keys stay cached across changes (one `jwksCache`).
+ * same ones otherwise. Signing keys stay cached across changes in one
+ * {@link RefreshingJwksCache}, which reads each issuer's JWKS through `jwksSource` (aws-jwt-verify's
+ * `SimpleJwksCache`, or one with a fetcher of its own) and again every `jwksRefreshSeconds` of
+ * the current configuration.
  */
 export function authorizerContextOf(
   access: AccessSource,
-  jwksCache: JwksCache = new SimpleJwksCache(),
+  jwksSource: Pick<JwksCache, 'getJwks'> = new SimpleJwksCache(),
+  options: SigningKeyOptions = {},
 ): () => Promise<AuthorizerContext> {
+  let refresh: ReadonlyMap<string, number> = new Map();
+  const jwksCache = new RefreshingJwksCache({
+    source: jwksSource,
+    refreshSeconds: (uri) => refresh.get(uri) ?? JWKS_REFRESH_SECONDS.default,
+    ...(options.now && { now: options.now }),
+  });
   let current: { readonly config: AccessConfig; readonly context: AuthorizerContext } | undefined;
   return async () => {
     const config = await access();
     if (current?.config !== config) {
+      refresh = jwksRefreshSecondsOf(config);
       current = {
         config,
         context: {
@@ -300,13 +391,50 @@ export interface TokenAuthorizerOptions {
   readonly metrics: AuthorizerMetrics;
 }
 
+/** The partner a token's claims identify: by `client_id`, then by `sub`. */
+const partnerOf = (
+  directory: AuthorizerContext['directory'],
+  payload: JwtPayload,
+): Partner | undefined =>
+  directory.byToken({
+    iss: String(payload.iss),
+    ...(typeof payload.client_id === 'string' && { clientId: payload.client_id }),
+    ...(typeof payload.sub === 'string' && { sub: payload.sub }),
+  });
+
+/**
+ * The partner a refused token names, for the log only, never for a decision: known when the
+ * token's signature verified, since aws-jwt-verify then attaches the decoded token to the claim
+ * error (`includeRawJwtInErrors`).
+ */
+function partnerOfRefused(
+  error: unknown,
+  directory: AuthorizerContext['directory'] | undefined,
+): string | undefined {
+  if (!(error instanceof JwtInvalidClaimError) || error.rawJwt === undefined) return undefined;
+  try {
+    return directory === undefined ? undefined : partnerOf(directory, error.rawJwt.payload)?.id;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What one invocation has learnt so far, for its log lines. */
+interface Progress {
+  directory?: AuthorizerContext['directory'];
+  partnerId?: string;
+}
+
 /**
  * The Lambda TOKEN authorizer: maps a verified access token to a partner and allows it on the
- * stage's routes, with the partner id as context and its usage-plan key. A token that is not
- * acceptable is refused (`Unauthorized`, a 401), logged at info and counted in
- * `AuthorizerRefusals`; when it cannot decide (the issuer's JWKS unreachable or broken, a bug)
- * it fails with {@link AuthorizerUnavailableError} (a 503 `authorizer_unavailable`), logged at
- * error and counted in `AuthorizerFailures`. The token is never logged.
+ * stage's routes, with an authorizer context the proxy checks again on every call (partner id,
+ * identity fingerprint and the token's expiry: `identity-fingerprint.ts`) and its usage-plan
+ * key. A token that is not acceptable is refused (`Unauthorized`, a 401), logged at info and
+ * counted in `AuthorizerRefusals`; when it cannot decide (the issuer's JWKS unreachable or
+ * broken, a bug) it fails with {@link AuthorizerUnavailableError} (a 503
+ * `authorizer_unavailable`), logged at error and counted in `AuthorizerFailures`. Both lines name
+ * the partner once it is known (also when a token whose signature verified is refused for a
+ * claim). The token is never logged.
  */
 export function createTokenAuthorizer(options: TokenAuthorizerOptions) {
   const { logger, metrics } = options;
@@ -314,17 +442,16 @@ export function createTokenAuthorizer(options: TokenAuthorizerOptions) {
   const decide = async (
     event: APIGatewayTokenAuthorizerEvent,
     jwt: string | undefined,
+    progress: Progress,
   ): Promise<APIGatewayAuthorizerResult> => {
     // The configuration first: when it cannot be read, nothing can be decided (a failure).
     const { verifier, directory, usageKeyPrefix } = await options.context();
+    progress.directory = directory;
     if (jwt === undefined) throw new Refusal('no bearer token');
     const payload = await verifier.verify(jwt);
-    const partner = directory.byToken({
-      iss: String(payload.iss),
-      ...(typeof payload.client_id === 'string' && { clientId: payload.client_id }),
-      ...(typeof payload.sub === 'string' && { sub: payload.sub }),
-    });
+    const partner = partnerOf(directory, payload);
     if (partner === undefined) throw new Refusal('no partner for this identity');
+    progress.partnerId = partner.id;
     return {
       principalId: partner.id,
       policyDocument: {
@@ -337,7 +464,8 @@ export function createTokenAuthorizer(options: TokenAuthorizerOptions) {
           },
         ],
       },
-      context: { partnerId: partner.id },
+      // The verifier checked `exp` is a number.
+      context: authorizerContextFor(partner, Number(payload.exp)),
       usageIdentifierKey: usageIdentifierKey(partner.id, usageKeyPrefix),
     };
   };
@@ -345,19 +473,23 @@ export function createTokenAuthorizer(options: TokenAuthorizerOptions) {
   return async (event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     const credential = String(event.authorizationToken ?? '');
     const jwt = BEARER.exec(credential)?.[1];
+    const progress: Progress = {};
     try {
-      const allowed = await decide(event, jwt);
+      const allowed = await decide(event, jwt, progress);
       metrics.addMetric(AUTHORIZER_ALLOWED_METRIC, MetricUnit.Count, 1);
       return allowed;
     } catch (error) {
       const { refused, reason } = outcomeOf(error);
+      const partnerId = progress.partnerId ?? partnerOfRefused(error, progress.directory);
+      const who = partnerId === undefined ? {} : { partnerId };
       if (refused) {
-        logger.info('authorization refused', { reason });
+        logger.info('authorization refused', { reason, ...who });
         metrics.addMetric(AUTHORIZER_REFUSALS_METRIC, MetricUnit.Count, 1);
         throw new Error(UNAUTHORIZED);
       }
       logger.error('authorization failed', {
         reason,
+        ...who,
         error: describeError(error, credential, jwt),
       });
       metrics.addMetric(AUTHORIZER_FAILURES_METRIC, MetricUnit.Count, 1);

@@ -3,7 +3,7 @@
  * The device-role operations (getCreds, getSignedUrl, provision) hand out credentials.
  */
 import { strictObject, string, enum as zodEnum } from 'zod';
-import { accountId, count, deviceFileName, identifier } from './fields';
+import { accountId, count, DEVICE_SIDE_SCOPE, deviceFileName, identifier } from './fields';
 import type { OperationDefinition } from './types';
 
 /** RFC 6838 caps type and subtype at 127 characters each. */
@@ -109,6 +109,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
       filename: deviceFileName.optional(),
       mimeType: mimeType.optional(),
       size: count.optional(),
+      accountId: accountId.optional(),
     }),
     paged: false,
     response: 'string',
@@ -119,13 +120,13 @@ export const deviceOperations: readonly OperationDefinition[] = [
     iotoRole: 'device',
     sensitivity: 'credential',
     mutates: true,
-    scope: { devices: [['id']] },
+    scope: DEVICE_SIDE_SCOPE,
   },
   {
     controller: 'device',
     operation: 'provision',
     summary: 'Issue the MQTT certificate, private key and endpoint of a claimed device.',
-    request: strictObject({ id: identifier }),
+    request: strictObject({ id: identifier, accountId: accountId.optional() }),
     paged: false,
     response: 'record',
     record: 'DeviceCertificates',
@@ -136,13 +137,13 @@ export const deviceOperations: readonly OperationDefinition[] = [
     mutates: true,
     // `{..., error?, delay?}`: `delay` seconds until a block for excessive I/O lifts (§3.5).
     errorInBody: true,
-    scope: { devices: [['id']] },
+    scope: DEVICE_SIDE_SCOPE,
   },
   {
     controller: 'device',
     operation: 'release',
     summary: 'Release a device back to the Builder so that another cloud can claim it.',
-    request: strictObject({ id: identifier }),
+    request: strictObject({ id: identifier, accountId: accountId.optional() }),
     paged: false,
     response: 'record',
     record: 'Device',
@@ -151,6 +152,6 @@ export const deviceOperations: readonly OperationDefinition[] = [
     iotoRole: 'releaseDevice',
     sensitivity: 'write',
     mutates: true,
-    scope: { devices: [['id']] },
+    scope: DEVICE_SIDE_SCOPE,
   },
 ];

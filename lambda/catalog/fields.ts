@@ -16,6 +16,21 @@ import {
   type ZodType,
   enum as zodEnum,
 } from 'zod';
+import type { OperationScope } from './types';
+
+/**
+ * The scope of a device-side operation Ioto does not address by account (device/getSignedUrl,
+ * provision, release, the Provision controller): the device in `id`, checked with the account
+ * of the gateway's own `accountId` selector, which is never sent to Ioto (decision 0004).
+ */
+export const DEVICE_SIDE_SCOPE: OperationScope = {
+  accountScoping: {
+    basis: 'gateway',
+    source: 'the device ownership check, device/get with this account (§3.5)',
+  },
+  account: ['accountId'],
+  devices: [['id']],
+};
 
 /**
  * An Ioto id (account, user, device claim ID, action, alert, dashboard, cloud): opaque. Ioto

@@ -1,9 +1,10 @@
 /**
  * Provision operations (docs/ioto-api.md §3.8): device-side certificate issue and software update.
- * They name the device by `id` and are not account-addressed.
+ * They name the device by `id` and are not account-addressed in Ioto; `accountId` is the gateway's
+ * own selector of the account the ownership check uses, never sent to Ioto.
  */
 import { boolean, strictObject } from 'zod';
-import { freeText, identifier, withFreeAttributes } from './fields';
+import { accountId, DEVICE_SIDE_SCOPE, freeText, identifier, withFreeAttributes } from './fields';
 import type { OperationDefinition } from './types';
 
 /** The three Provision operations. */
@@ -12,7 +13,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     controller: 'provision',
     operation: 'getCerts',
     summary: 'Issue the MQTT certificate, private key and endpoint of a device.',
-    request: strictObject({ id: identifier }),
+    request: strictObject({ id: identifier, accountId: accountId.optional() }),
     paged: false,
     response: 'record',
     record: 'DeviceCertificates',
@@ -21,7 +22,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     iotoRole: 'device',
     sensitivity: 'credential',
     mutates: true,
-    scope: { devices: [['id']] },
+    scope: DEVICE_SIDE_SCOPE,
   },
   {
     controller: 'provision',
@@ -31,6 +32,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     // `product` is a Builder product token whose format is undocumented, hence free text.
     request: withFreeAttributes({
       id: identifier,
+      accountId: accountId.optional(),
       product: freeText,
       version: freeText,
       test: boolean().optional(),
@@ -44,14 +46,19 @@ export const provisionOperations: readonly OperationDefinition[] = [
     sensitivity: 'write',
     mutates: true,
     // The free device properties may name other devices or accounts.
-    scope: { devices: [['id']], freeForm: [[]] },
+    scope: { ...DEVICE_SIDE_SCOPE, freeForm: [[]] },
   },
   {
     controller: 'provision',
     operation: 'updateReport',
     summary: 'Report the outcome of a software update.',
     // `update` is documented as "update status"; it is presumably the update ID (§3.8).
-    request: strictObject({ id: identifier, update: freeText, success: boolean() }),
+    request: strictObject({
+      id: identifier,
+      update: freeText,
+      success: boolean(),
+      accountId: accountId.optional(),
+    }),
     paged: false,
     response: 'none',
     // Each call records a report: a repeat records the same outcome twice.
@@ -59,6 +66,6 @@ export const provisionOperations: readonly OperationDefinition[] = [
     iotoRole: 'upgrade',
     sensitivity: 'write',
     mutates: true,
-    scope: { devices: [['id']] },
+    scope: DEVICE_SIDE_SCOPE,
   },
 ];

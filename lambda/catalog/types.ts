@@ -55,6 +55,10 @@ export type DeviceOwnership = 'lookup' | 'unclaimed' | 'call';
 /**
  * Whether Ioto documents that the account selector confines the call to that account.
  * - `documented`: a source says so (`source`: where, in docs/ioto-api.md terms).
+ * - `gateway`: the selector is the gateway's own, for operations Ioto does not address by
+ *   account (device-side ones that name a device): it picks the one account the device ownership
+ *   check uses (`source` says how that confines the call) and is never sent to Ioto. A partner
+ *   with several accounts must name one, so a request costs one check per device.
  * - `assumed`: only the Account page's "most APIs" and the proxy's reading suggest it. If Ioto
  *   ignored the selector, the owner token would act in another account than the partner's, so
  *   such operations are never granted through a wildcard, need the partner's acknowledgement
@@ -63,7 +67,8 @@ export type DeviceOwnership = 'lookup' | 'unclaimed' | 'call';
  */
 export type AccountScoping =
   | { readonly basis: 'documented'; readonly source: string }
-  | { readonly basis: 'assumed'; readonly answer: BodyPath };
+  | { readonly basis: 'assumed'; readonly answer: BodyPath }
+  | { readonly basis: 'gateway'; readonly source: string };
 
 /**
  * Every place an operation's body names an Ioto account or device, at any depth. The partner

@@ -127,14 +127,127 @@ export const partnerSchema = strictObject({
   identity: partnerIdentitySchema,
 });
 
+/**
+ * How often an issuer's signing keys are read again, so that a key the issuer withdraws stops
+ * verifying (besides a read whenever a token names a key id not yet seen). 60 s at least, so
+ * warm authorizers do not hammer the issuer; an hour at most, so a withdrawn key is honoured
+ * no longer than an authorizer cache period.
+ */
+export const JWKS_REFRESH_SECONDS = { min: 60, max: 3_600, default: 300 } as const;
+
+/**
+ * The longest an access token may be valid (`exp - iat`). Cognito issues 5 minutes to 1 day;
+ * a longer-lived access token is a credential nobody can take back, so a day is the ceiling.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = { min: 300, max: 86_400, default: 86_400 } as const;
+
+/** How far in the future `iat` may lie, for clocks that disagree a little. */
+export const CLOCK_SKEW_SECONDS = { min: 0, max: 300, default: 60 } as const;
+
+/**
+ * The `iss` of an Amazon Cognito user pool (`https://cognito-idp.<region>.amazonaws.com/<pool
+ * id>`, `.amazonaws.com.cn` in China). Its access tokens carry no `aud` (the partner is matched
+ * by `client_id`, the API by the resource-server scope). Region and pool id are matched loosely
+ * because the stack names its own pool with CloudFormation tokens, resolved at deployment; the
+ * host stays under amazonaws.com, which only AWS serves.
+ */
+const COGNITO_ISSUER =
+  /^https:\/\/cognito-idp\.[^/\\?#@:\s]+\.amazonaws\.com(?:\.cn)?\/[^/\\?#@:\s]+$/;
+
+/** Whether `issuer` names an Amazon Cognito user pool (see {@link COGNITO_ISSUER}). */
+export const isCognitoIssuer = (issuer: string): boolean => COGNITO_ISSUER.test(issuer);
+
+/**
+ * Whether `issuer` is an OAuth/OIDC issuer whose access tokens must name their audience: any
+ * issuer identified by an http(s) URL (OpenID Connect Discovery 1.0 §2 and RFC 8414 §2 make
+ * issuer identifiers https URLs) but Cognito's. An identifier that is no URL, such as the
+ * local issuer's `urn:ioto-bff:local-issuer`, names no discoverable issuer; the deployment
+ * configuration admits none (its external issuers are https URLs).
+ */
+export function requiresAudience(issuer: string): boolean {
+  if (isCognitoIssuer(issuer)) return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(issuer).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** An issuer of partner access tokens: the stack's Cognito user pool or an external OIDC one. */
 export const issuerSchema = strictObject({
   /** The exact `iss` claim. */
   issuer: string().min(1),
   /** Where its signing keys are; defaults to `{issuer}/.well-known/jwks.json`. */
   jwksUri: url({ protocol: /^https?$/ }).optional(),
-  /** Required `aud` value(s), for issuers whose access tokens carry one (Cognito's do not). */
+  /**
+   * Required `aud` value(s) (one must match). Required for every issuer but Cognito (whose
+   * access tokens carry none), unless `audienceWaiver` says why not: without it, a token the
+   * issuer minted for another API that happens to carry the scope would pass.
+   */
   audience: array(string().min(1)).min(1).optional(),
+  /**
+   * The operator's explicit acceptance of an issuer that puts no `aud` in its access tokens,
+   * with the reason (kept with the configuration for the next reviewer).
+   */
+  audienceWaiver: strictObject({ reason: string().trim().min(20).max(500) }).optional(),
+  /** Seconds between reads of its JWKS (see {@link JWKS_REFRESH_SECONDS}). */
+  jwksRefreshSeconds: int().min(JWKS_REFRESH_SECONDS.min).max(JWKS_REFRESH_SECONDS.max).optional(),
+  /** The longest `exp - iat` accepted (see {@link MAX_TOKEN_LIFETIME_SECONDS}). */
+  maxTokenLifetimeSeconds: int()
+    .min(MAX_TOKEN_LIFETIME_SECONDS.min)
+    .max(MAX_TOKEN_LIFETIME_SECONDS.max)
+    .optional(),
+  /** How far in the future `iat` may lie (see {@link CLOCK_SKEW_SECONDS}). */
+  clockSkewSeconds: int().min(CLOCK_SKEW_SECONDS.min).max(CLOCK_SKEW_SECONDS.max).optional(),
+  /**
+   * When true, the token's header must say `typ: at+jwt` (RFC 9068 §2.1, §4), for issuers that
+   * type their access tokens so: their ID and logout tokens, signed with the same keys, are
+   * then refused by type. Default false: Cognito's access tokens have no `typ`, and many
+   * issuers write `JWT` (see `acceptedTokenType` in the authorizer).
+   */
+  requireTyp: boolean().optional(),
+}).superRefine((issuer, ctx) => {
+  const needsAudience = requiresAudience(issuer.issuer);
+  if (needsAudience && issuer.audience === undefined && issuer.audienceWaiver === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['audience'],
+      message:
+        'is required for an issuer other than Cognito (the API identifier its access tokens carry in aud), or give audienceWaiver with the reason',
+    });
+  }
+  if (issuer.audienceWaiver !== undefined && issuer.audience !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['audienceWaiver'],
+      message: 'cannot go with audience: give one or the other',
+    });
+  } else if (issuer.audienceWaiver !== undefined && !needsAudience) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['audienceWaiver'],
+      message: 'waives nothing: this issuer needs no audience',
+    });
+  }
+});
+
+/** An issuer of the access configuration. */
+export type IssuerConfig = output<typeof issuerSchema>;
+
+/** An issuer's token rules, with their defaults applied. */
+export interface IssuerRules {
+  readonly jwksRefreshSeconds: number;
+  readonly maxTokenLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
+  readonly requireTyp: boolean;
+}
+
+/** The token rules of `issuer`: what it configures, else the defaults. */
+export const issuerRules = (issuer: IssuerConfig): IssuerRules => ({
+  jwksRefreshSeconds: issuer.jwksRefreshSeconds ?? JWKS_REFRESH_SECONDS.default,
+  maxTokenLifetimeSeconds: issuer.maxTokenLifetimeSeconds ?? MAX_TOKEN_LIFETIME_SECONDS.default,
+  clockSkewSeconds: issuer.clockSkewSeconds ?? CLOCK_SKEW_SECONDS.default,
+  requireTyp: issuer.requireTyp ?? false,
 });
 
 /** The partner fields {@link partnerGrantIssues} reads (the deployment schema has them too). */

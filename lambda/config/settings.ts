@@ -46,7 +46,8 @@ export const PROXY_LIMITS = {
     min: 0,
     max: 86_400,
     default: 300,
-    description: 'How long the Ioto token read from its secret is reused (s).',
+    description:
+      'How long the Ioto token and the page-token key read from their secrets are reused: a rotation reaches warm instances within it (s).',
   },
   pageTokenTtlSeconds: {
     env: 'PAGE_TOKEN_TTL_SECONDS',

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MethodNotAllowedError, NotFoundError } from '../problems/problem-error';
-import { requestIdOf } from '../proxy/request-id';
+import { requestIdHeaders } from '../proxy/request-id';
 import { DOCS_PAGE_CSP, docsPage } from './docs-page';
 import type { OpenApiDocument, OpenApiServer } from './openapi-document';
 import type { DocsAsset } from './redoc-assets';
@@ -129,7 +129,7 @@ export function createDocsCore(deps: DocsDependencies): DocsCore {
     route: DocsRoute,
     asset: DocsAsset | undefined,
   ): APIGatewayProxyResult => {
-    const headers = { ...DOCS_CACHE_HEADERS, 'x-request-id': requestIdOf(event) };
+    const headers = { ...DOCS_CACHE_HEADERS, ...requestIdHeaders(event) };
     const base = apiBaseOf(event, route);
     if (asset !== undefined) {
       return {

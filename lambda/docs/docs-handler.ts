@@ -5,7 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problems/to-problem';
-import { correlateRequest, requestIdOf } from '../proxy/request-id';
+import { correlateRequest, requestIdHeaders, requestIdOf } from '../proxy/request-id';
 import { createDocsCore, type DocsDependencies } from './docs-core';
 import { buildOpenApiDocument } from './openapi-document';
 import { loadRedocAssets, type RedocFile } from './redoc-assets';
@@ -74,7 +74,7 @@ function docsProblems(logger: Logger): MiddlewareObj<APIGatewayProxyEvent, APIGa
       }
       request.response = {
         statusCode: problem.status,
-        headers: { ...problem.headers, ...PROBLEM_HEADERS, 'x-request-id': requestId },
+        headers: { ...problem.headers, ...PROBLEM_HEADERS, ...requestIdHeaders(request.event) },
         body: JSON.stringify(problem.body),
       };
     },

@@ -400,9 +400,8 @@ export const PROBLEM_SCHEMA: SchemaObject = {
 export const RESPONSE_HEADERS: Readonly<Record<string, HeaderObject>> = {
   XRequestId: {
     description:
-      'The id of the request: the `x-request-id` you sent when it is 8 to 128 characters of ' +
-      "`A-Z a-z 0-9 . _ : -` (on answers of the proxy), otherwise the gateway's own. Quote it " +
-      'when reporting a problem.',
+      "The gateway's id of the request (API Gateway's own); quote it when reporting a problem. " +
+      'A well-formed `x-request-id` you sent comes back in `x-client-request-id` instead.',
     required: true,
     schema: { type: 'string' },
   },

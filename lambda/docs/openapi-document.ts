@@ -133,8 +133,9 @@ const REQUEST_ID_PARAMETER: ParameterObject = {
   name: 'x-request-id',
   in: 'header',
   description:
-    "Your id for this request: kept and echoed in `x-request-id` and a problem's `requestId` " +
-    'when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`; otherwise the gateway uses its own.',
+    'Your own id for this request: when it is 8 to 128 characters of `A-Z a-z 0-9 . _ : -`, ' +
+    'the gateway logs it beside its own request id and echoes it in `x-client-request-id`; it ' +
+    "never becomes the request id (`x-request-id`, a problem's `requestId`).",
   required: false,
   schema: { type: 'string' },
 };

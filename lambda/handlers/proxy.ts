@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { appConfigAccess } from '../config/access-source';
 import { awsProxyEnvSchema, readEnv } from '../config/env';
-import { PageTokenSealer } from '../paging/page-token-sealer';
+import { loadPageTokenSealer } from '../paging/page-token-key-source';
 import { createProxyHandler } from '../proxy/create-proxy-handler';
 import { buildProxyDependencies, proxySettingsOf } from '../proxy/proxy-dependencies';
 import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
@@ -39,12 +39,12 @@ export const handler = createProxyHandler({
       env.IOTO_TOKEN_SECRET_ID,
       env.TOKEN_CACHE_SECONDS,
     ),
-    loadSealer: async () => {
-      // Secrets Manager generated this secret: text, not the Ioto token's raw-or-JSON form.
-      const key = await secrets.get(env.PAGE_TOKEN_SECRET_ID);
-      if (typeof key !== 'string') throw new TypeError('The page-token key secret is not text');
-      return PageTokenSealer.fromSecret(key, { ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS });
-    },
+    // Once the sealer is TOKEN_CACHE_SECONDS old: the AWSCURRENT, AWSPENDING and AWSPREVIOUS
+    // stages of the key secret, read afresh (page-token-key-source.ts has the rotation).
+    loadSealer: () =>
+      loadPageTokenSealer(secrets, env.PAGE_TOKEN_SECRET_ID, {
+        ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS,
+      }),
     logger: new Logger(),
     idempotencyStore: new DynamoDBPersistenceLayer({
       tableName: env.IDEMPOTENCY_TABLE_NAME,

@@ -3,7 +3,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problems/to-problem';
-import { requestIdOf } from './request-id';
+import { requestIdHeaders, requestIdOf } from './request-id';
 
 export interface ProblemResponsesOptions {
   readonly logger: Logger;
@@ -36,7 +36,7 @@ export function problemResponses(
       response.headers = {
         ...response.headers,
         ...COMMON_HEADERS,
-        'x-request-id': requestIdOf(request.event),
+        ...requestIdHeaders(request.event),
       };
     },
     onError: (request) => {
@@ -63,7 +63,7 @@ export function problemResponses(
           ...problem.headers,
           ...COMMON_HEADERS,
           'content-type': PROBLEM_CONTENT_TYPE,
-          'x-request-id': requestId,
+          ...requestIdHeaders(request.event),
         },
         body: JSON.stringify(problem.body),
       };

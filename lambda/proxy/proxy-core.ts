@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { noteAudit } from '../audit/audit-trail';
 import { findReferences } from '../auth/body-references';
+import { identityFingerprint } from '../auth/identity-fingerprint';
 import type { PartnerPolicy } from '../auth/scoped-partner-policy';
 import { operationKey } from '../catalog/index';
 import type { OperationDefinition } from '../catalog/types';
@@ -14,6 +15,7 @@ import { UpstreamTimeoutError } from '../problems/problem-error';
 import type { IotoClient } from '../upstream/ioto-client';
 import { failureInReply, normalizeReply } from './normalize-response';
 import { parseJsonBody, resolveOperation } from './parse-request';
+import { claimedPartnerOf } from './request-id';
 import type { RequestValidator } from './validate-request';
 
 /** Everything the proxy needs, built once per cold start by a composition root. */
@@ -34,11 +36,19 @@ export interface ProxyDependencies {
   readonly logger: Logger;
 }
 
-/** The partner id the authorizer put in the request context (not yet checked). */
-const claimedPartnerOf = (event: APIGatewayProxyEvent): string | undefined => {
-  const id = (event.requestContext?.authorizer as Record<string, unknown> | null | undefined)
-    ?.partnerId;
-  return typeof id === 'string' ? id : undefined;
+/**
+ * The fields to send Ioto: all of them, but the account selector of an operation whose selector
+ * is the gateway's own (it chose the account of the ownership check; Ioto takes no such field).
+ */
+const withoutGatewaySelector = (
+  definition: OperationDefinition,
+  fields: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> => {
+  const { account, accountScoping } = definition.scope;
+  if (accountScoping?.basis !== 'gateway' || account?.length !== 1) return fields;
+  const [selector] = account;
+  const { [selector as string]: _selector, ...rest } = fields;
+  return rest;
 };
 
 /** The devices a validated body names, wherever the catalog says a body names one. */
@@ -85,11 +95,13 @@ export function createProxyCore(deps: ProxyDependencies) {
     if (idempotencyKey !== undefined) noteAudit(event, { idempotencyKey });
 
     // The hash covers the fields actually forwarded, so a token only resumes the same query,
-    // and the audience binds it to the partner.
+    // and the audience binds it to the partner's identity, not only its id: a page token of a
+    // partner whose client id was swapped, or of an earlier partner with the same id, is not
+    // the current one's.
     const binding = {
       operation: key,
       requestHash: hashRequestFields(fields),
-      audience: call.partner.id,
+      audience: identityFingerprint(call.partner),
     };
     const sealer = definition.paged ? await deps.sealer() : undefined;
     const position =
@@ -106,6 +118,8 @@ export function createProxyCore(deps: ProxyDependencies) {
     }
     const signal = AbortSignal.timeout(budgetMs);
 
+    // The gateway's own account selector (catalog accountScoping `gateway`) is not Ioto's field.
+    const upstreamFields = withoutGatewaySelector(definition, fields);
     const forward = async (): Promise<APIGatewayProxyResult> => {
       await deps.policy.confirm(call, fields, signal);
       const translation = definition.upstream;
@@ -119,7 +133,7 @@ export function createProxyCore(deps: ProxyDependencies) {
         .call({
           controller: translation?.controller ?? definition.controller,
           operation: translation?.operation ?? definition.operation,
-          body: translation ? translation.body(fields) : fields,
+          body: translation ? translation.body(upstreamFields) : upstreamFields,
           query,
           retrySafe: definition.retrySafe,
           signal,

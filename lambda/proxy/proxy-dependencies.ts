@@ -45,8 +45,20 @@ export function proxySettingsOf(
 
 export interface ProxyWiring {
   readonly tokenSource: TokenSource;
-  /** Loads the page-token sealer; called at most once successfully, lazily. */
+  /**
+   * Loads the page-token sealer from its key secret: on the first paged request, then again
+   * once the loaded one is `tokenCacheSeconds` old, so each step of a rotation (a key staged as
+   * AWSPENDING, promoted to AWSCURRENT, its predecessor dropped from AWSPREVIOUS) reaches a warm
+   * instance within that time, without a redeploy. Each call must read every version stage
+   * afresh (`loadPageTokenSealer` in lambda/paging/page-token-key-source.ts).
+   */
   readonly loadSealer: () => Promise<PageTokenSealer>;
+  /**
+   * The clock that ages the loaded page-token sealer, for tests.
+   *
+   * @default Date.now
+   */
+  readonly sealerClock?: () => number;
   readonly logger: Logger;
   /** Partners, their grants and scopes, asked again on every request (it is cached). */
   readonly access: AccessSource;
@@ -91,7 +103,10 @@ export function buildProxyDependencies(
   };
   return {
     client,
-    sealer: loadSealerOnce(wiring.loadSealer),
+    sealer: cacheSealer(wiring.loadSealer, {
+      maxAgeMs: limits.tokenCacheSeconds * 1000,
+      now: wiring.sealerClock ?? Date.now,
+    }),
     validate: createRequestValidator({
       defaultLimit: limits.pageLimitDefault,
       maxLimit: limits.pageLimitMax,
@@ -122,17 +137,38 @@ export function buildProxyDependencies(
 }
 
 /**
- * Shares one load of the page-token sealer between concurrent callers and keeps its result; a
- * failed load is forgotten, so the next request tries again, and surfaces as
- * page_token_unavailable.
+ * Keeps the loaded page-token sealer for `maxAgeMs` (from when its load began), then loads it
+ * again: the key secret's version stages may have moved (a rotation step), and a warm instance
+ * must learn it as the Ioto token's cache does (`TOKEN_CACHE_SECONDS`); the operator's
+ * procedure waits that long between its steps. Concurrent callers share one load. A failed load
+ * is not kept and an outdated sealer is not used meanwhile: the request surfaces
+ * page_token_unavailable and the next one tries again (the Ioto token, which every request
+ * needs, behaves the same when Secrets Manager fails).
  */
-function loadSealerOnce<T>(load: () => Promise<T>): () => Promise<T> {
+function cacheSealer<T>(
+  load: () => Promise<T>,
+  options: { readonly maxAgeMs: number; readonly now: () => number },
+): () => Promise<T> {
+  let loaded: { readonly value: T; readonly at: number } | undefined;
   let pending: Promise<T> | undefined;
   return () => {
-    pending ??= load().catch((error: unknown) => {
-      pending = undefined;
-      throw new PageTokenUnavailableError({ cause: error });
-    });
+    if (loaded !== undefined && options.now() - loaded.at < options.maxAgeMs) {
+      return Promise.resolve(loaded.value);
+    }
+    if (pending === undefined) {
+      const at = options.now();
+      pending = load().then(
+        (value) => {
+          loaded = { value, at };
+          pending = undefined;
+          return value;
+        },
+        (error: unknown) => {
+          pending = undefined;
+          throw new PageTokenUnavailableError({ cause: error });
+        },
+      );
+    }
     return pending;
   };
 }

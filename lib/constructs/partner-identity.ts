@@ -58,14 +58,16 @@ export class PartnerIdentity extends Construct {
     const { identity } = props;
     this.scope = identity.scope;
     if (identity.type === 'oidc') {
-      this.issuer = {
-        issuer: identity.issuer,
-        ...(identity.jwksUri && { jwksUri: identity.jwksUri }),
-        ...(identity.audience && { audience: identity.audience }),
-      };
+      // The issuer and its token rules, as the deployment configuration gives them.
+      const { type: _type, scope: _scope, ...issuer } = identity;
+      this.issuer = issuer;
     } else {
       const cognito = this.#createCognitoIdentity(identity);
-      this.issuer = { issuer: cognito.issuer };
+      // The authorizer refuses a token that lives longer than the stack's app clients issue.
+      this.issuer = {
+        issuer: cognito.issuer,
+        maxTokenLifetimeSeconds: identity.accessTokenMinutes * 60,
+      };
       this.clients = cognito.clients;
     }
   }

@@ -103,7 +103,11 @@ describe('the deployed authorizer handler', () => {
     );
     expect(result).toMatchObject({
       principalId: 'acme',
-      context: { partnerId: 'acme' },
+      context: {
+        partnerId: 'acme',
+        identityFingerprint: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        tokenExpiresAt: expect.stringMatching(/^\d+$/),
+      },
       // The key of this stack's usage plans: its prefix comes with the access configuration.
       usageIdentifierKey: usageIdentifierKey('acme', 'stack-prefix-0123'),
     });
@@ -230,6 +234,40 @@ describe('the authorizer middy chain and its metrics', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(jwksOf(key)));
     });
+  });
+
+  it("names the invocation's request id on every line, and the partner once known", async () => {
+    const handler = chainFor(jwksUri());
+    const lines = async (token: string) => {
+      const context = lambdaContext();
+      const start = output.records().length;
+      await handler(
+        { type: 'TOKEN', authorizationToken: `Bearer ${token}`, methodArn: METHOD_ARN },
+        context,
+      ).catch(() => undefined);
+      const records = output
+        .records()
+        .slice(start)
+        .filter((record) => !('_aws' in record));
+      return { records, requestId: context.awsRequestId };
+    };
+    // Signed by the issuer, expired an hour ago: refused, and whose token it was is known.
+    const expired = await lines(mintPartnerToken(key, access, 'acme', Date.now() - 7_200_000));
+    expect(expired.records).toEqual([
+      expect.objectContaining({
+        message: 'authorization refused',
+        reason: 'expired',
+        partnerId: 'acme',
+        correlation_id: expired.requestId,
+        function_request_id: expired.requestId,
+      }),
+    ]);
+    // A forged one: nobody is known.
+    const forged = await lines(`${mintPartnerToken(key, access, 'acme').slice(0, -4)}AAAA`);
+    expect(forged.records).toEqual([
+      expect.objectContaining({ reason: 'bad signature', correlation_id: forged.requestId }),
+    ]);
+    expect(forged.records[0]).not.toHaveProperty('partnerId');
   });
 
   it('flushes one AuthorizerAllowed for an allowed token', async () => {

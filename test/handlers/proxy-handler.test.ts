@@ -21,16 +21,48 @@ let secretToken = CANARY;
 
 let secrets: SecretsMock;
 let GetSecretValueCommand: typeof SecretsManagerSdk.GetSecretValueCommand;
+let ResourceNotFoundException: typeof SecretsManagerSdk.ResourceNotFoundException;
 
-/** Answers both secrets: the token (JSON form) and the page-token key. */
+const STAGES = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const;
+type PageKeyStages = Partial<Record<(typeof STAGES)[number], string>>;
+
+/**
+ * Answers GetSecretValue of each version stage of the page-token key from `stages()`; a stage
+ * no version carries is not found, as Secrets Manager answers it.
+ */
+const pageKeyStages = (mock: SecretsMock, stages: () => PageKeyStages) => {
+  for (const stage of STAGES) {
+    mock
+      .on(GetSecretValueCommand, { SecretId: PAGE_SECRET, VersionStage: stage })
+      .callsFake(async () => {
+        const value = stages()[stage];
+        if (value === undefined) {
+          throw new ResourceNotFoundException({
+            message: `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return { SecretString: value, VersionStages: [stage] };
+      });
+  }
+};
+
+/** Answers both secrets: the token (JSON form) and the page-token key, AWSCURRENT alone. */
 const healthySecrets = (mock: SecretsMock) => {
   mock.on(GetSecretValueCommand, { SecretId: TOKEN_SECRET }).callsFake(async () => ({
     SecretString: JSON.stringify({ token: secretToken }),
   }));
-  mock
-    .on(GetSecretValueCommand, { SecretId: PAGE_SECRET })
-    .resolves({ SecretString: 'page-token-key-material-generated-by-secrets-manager' });
+  pageKeyStages(mock, () => ({
+    AWSCURRENT: 'page-token-key-material-generated-by-secrets-manager',
+  }));
 };
+
+/** The VersionStage of each GetSecretValue of the page-token key so far, sorted. */
+const pageKeyStagesRead = () =>
+  secrets
+    .commandCalls(GetSecretValueCommand, { SecretId: PAGE_SECRET })
+    .map((call) => (call.args[0].input as { VersionStage?: string }).VersionStage)
+    .sort();
 
 /**
  * Imports the deployed handler module afresh: a new cold start with the current env. The SDK is
@@ -43,6 +75,7 @@ async function coldStart(
   await jest.isolateModulesAsync(async () => {
     const sdk = await import('@aws-sdk/client-secrets-manager');
     GetSecretValueCommand = sdk.GetSecretValueCommand;
+    ResourceNotFoundException = sdk.ResourceNotFoundException;
     secrets = mockClient(sdk.SecretsManagerClient) as unknown as SecretsMock;
     configure(secrets);
     appConfig = serveAccessConfig(await import('@aws-sdk/client-appconfigdata'), () => accessText);
@@ -98,7 +131,7 @@ afterEach(() => {
 });
 
 describe('the deployed proxy handler', () => {
-  it('answers a paged call with data and page tokens, reading both secrets once', async () => {
+  it('answers paged calls with data and page tokens, reading the token once and each stage of the page-token key once', async () => {
     const handler = await coldStart();
     const result = await handler(
       restEvent({ path: '/v1/device/find', body: { accountId: ACCOUNT, limit: 10 } }),
@@ -110,19 +143,74 @@ describe('the deployed proxy handler', () => {
     expect(body.data).toHaveLength(10);
     expect(typeof body.nextPageToken).toBe('string');
     expect(body.prevPageToken).toBeNull();
-    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
-  });
-
-  it('keeps a well-formed inbound x-request-id and generates none otherwise', async () => {
-    const handler = await coldStart();
-    const kept = await handler(
-      restEvent({ path: '/v1/alert/find', headers: { 'X-Request-Id': 'partner-req-0001' } }),
+    // The next page, within TOKEN_CACHE_SECONDS: nothing is read again.
+    const next = await handler(
+      restEvent({
+        path: '/v1/device/find',
+        body: { accountId: ACCOUNT, limit: 10, pageToken: body.nextPageToken },
+      }),
       lambdaContext(),
     );
-    expect(kept.headers?.['x-request-id']).toBe('partner-req-0001');
-    const event = restEvent({ path: '/v1/alert/find', headers: { 'X-Request-Id': 'bad id\r\nx' } });
-    const replaced = await handler(event, lambdaContext());
-    expect(replaced.headers?.['x-request-id']).toBe(event.requestContext.requestId);
+    expect(next.statusCode).toBe(200);
+    expect(secrets.commandCalls(GetSecretValueCommand, { SecretId: TOKEN_SECRET })).toHaveLength(1);
+    // AWSPENDING and AWSPREVIOUS are asked for and found absent: the key alone pages.
+    expect(pageKeyStagesRead()).toEqual([...STAGES]);
+  });
+
+  it("refuses a page token minted before the partner's identity changed", async () => {
+    const page = async () => {
+      const handler = await coldStart();
+      return parse(
+        await handler(
+          restEvent({ path: '/v1/device/find', body: { accountId: ACCOUNT, limit: 5 } }),
+          lambdaContext(),
+        ),
+      );
+    };
+    const first = await page();
+    const next = async () =>
+      (await coldStart())(
+        restEvent({
+          path: '/v1/device/find',
+          body: { accountId: ACCOUNT, limit: 5, pageToken: first.nextPageToken },
+        }),
+        lambdaContext(),
+      );
+    expect((await next()).statusCode).toBe(200);
+    // The operator swaps the partner's client id (a leaked secret), keeping its partner id.
+    const swapped = fullAccessConfig(ACCOUNT);
+    accessText = JSON.stringify({
+      ...swapped,
+      partners: swapped.partners.map((p) => ({
+        ...p,
+        identity: { ...p.identity, clientId: 'tester-client-rotated' },
+      })),
+    });
+    const refused = await next();
+    expect(refused.statusCode).toBe(400);
+    expect(parse(refused)).toMatchObject({ code: 'invalid_page_token' });
+  });
+
+  it("answers with API Gateway's request id, echoing a well-formed client id apart", async () => {
+    const handler = await coldStart();
+    const event = restEvent({
+      path: '/v1/alert/find',
+      headers: { 'X-Request-Id': 'partner-req-0001' },
+    });
+    const echoed = await handler(event, lambdaContext());
+    expect(echoed.headers).toMatchObject({
+      'x-request-id': event.requestContext.requestId,
+      'x-client-request-id': 'partner-req-0001',
+    });
+    const bad = restEvent({
+      path: '/v1/alert/get',
+      body: {},
+      headers: { 'X-Request-Id': 'bad id\r\nx' },
+    });
+    const refused = await handler(bad, lambdaContext());
+    expect(refused.headers?.['x-request-id']).toBe(bad.requestContext.requestId);
+    expect(refused.headers).not.toHaveProperty('x-client-request-id');
+    expect(parse(refused).requestId).toBe(bad.requestContext.requestId);
   });
 
   it('re-reads a rotated token once and retries, without failing the call', async () => {
@@ -161,47 +249,109 @@ describe('the deployed proxy handler', () => {
     expect(parse(result)).toMatchObject({ code: 'token_unavailable', status: 503 });
   });
 
-  it('answers 503 page_token_unavailable on paged operations when the page-token key cannot be read', async () => {
-    const handler = await coldStart((mock) => {
-      healthySecrets(mock);
-      mock
-        .on(GetSecretValueCommand, { SecretId: PAGE_SECRET })
-        .rejects(new Error('AccessDeniedException'));
-    });
-    const paged = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
-    expect(paged.statusCode).toBe(503);
-    expect(parse(paged)).toMatchObject({ code: 'page_token_unavailable', status: 503 });
-    expect(simulator.requests).toHaveLength(0);
-    const single = await handler(
-      restEvent({ path: '/v1/alert/get', body: { id: SEED.accounts[0]?.alertIds[0] } }),
-      lambdaContext(),
-    );
-    expect(single.statusCode).toBe(200);
+  it.each(STAGES)(
+    'answers 503 page_token_unavailable on paged operations when the %s stage of the page-token key cannot be read',
+    async (stage) => {
+      const handler = await coldStart((mock) => {
+        healthySecrets(mock);
+        // Any failure but a stage no version carries: AWSPENDING and AWSPREVIOUS included.
+        mock
+          .on(GetSecretValueCommand, { SecretId: PAGE_SECRET, VersionStage: stage })
+          .rejects(
+            Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }),
+          );
+      });
+      const paged = await handler(restEvent({ path: '/v1/alert/find' }), lambdaContext());
+      expect(paged.statusCode).toBe(503);
+      expect(parse(paged)).toMatchObject({ code: 'page_token_unavailable', status: 503 });
+      expect(simulator.requests).toHaveLength(0);
+      const single = await handler(
+        restEvent({ path: '/v1/alert/get', body: { id: SEED.accounts[0]?.alertIds[0] } }),
+        lambdaContext(),
+      );
+      expect(single.statusCode).toBe(200);
+    },
+  );
+
+  it('reads a rotated page-token key past every cache once TOKEN_CACHE_SECONDS is over, opening tokens of the previous key', async () => {
+    const OLD = 'the-old-page-token-key-material-of-64-characters-generated-by-sm';
+    const NEW = 'the-new-page-token-key-material-of-64-characters-generated-by-sm';
+    let stages: PageKeyStages = { AWSCURRENT: OLD };
+    // No cache period at all: every paged call reads the key (Powertools' own cache included).
+    process.env.TOKEN_CACHE_SECONDS = '0';
+    try {
+      const handler = await coldStart((mock) => {
+        healthySecrets(mock);
+        pageKeyStages(mock, () => stages);
+      });
+      const find = async (pageToken?: string) => {
+        const result = await handler(
+          restEvent({
+            path: '/v1/device/find',
+            body: { limit: 2, ...(pageToken && { pageToken }) },
+          }),
+          lambdaContext(),
+        );
+        return { status: result.statusCode, next: parse(result).nextPageToken as string };
+      };
+
+      const mintedBefore = (await find()).next;
+      // a. The new key is staged: still sealed with the old one.
+      stages = { AWSCURRENT: OLD, AWSPENDING: NEW };
+      const staged = await find(mintedBefore);
+      expect(staged.status).toBe(200);
+      // b. It is promoted; Secrets Manager moves AWSPREVIOUS to the old key's version.
+      stages = { AWSCURRENT: NEW, AWSPENDING: NEW, AWSPREVIOUS: OLD };
+      const promoted = await find(staged.next);
+      expect(promoted.status).toBe(200);
+      expect((await find(mintedBefore)).status).toBe(200);
+      // c. AWSPENDING, then AWSPREVIOUS, come off: the old key's tokens no longer open.
+      stages = { AWSCURRENT: NEW };
+      expect((await find(promoted.next)).status).toBe(200);
+      expect((await find(mintedBefore)).status).toBe(400);
+      expect((await find(staged.next)).status).toBe(400);
+      // Seven paged calls, each reading the three stages afresh.
+      expect(pageKeyStagesRead()).toEqual(STAGES.flatMap((stage) => Array(7).fill(stage)));
+    } finally {
+      delete process.env.TOKEN_CACHE_SECONDS;
+    }
   });
 
   it('writes the request id as the correlation id of every log line of the request', async () => {
     const handler = await coldStart();
     const before = output.records().length;
-    const requestId = 'partner-trace-0001';
-    const ok = await handler(
-      restEvent({ path: '/v1/alert/find', headers: { 'X-Request-Id': requestId } }),
-      lambdaContext(),
-    );
-    const refused = await handler(
-      restEvent({ path: '/v1/alert/get', body: {}, headers: { 'x-request-id': 'other-trace-02' } }),
-      lambdaContext(),
-    );
+    const okEvent = restEvent({
+      path: '/v1/alert/find',
+      headers: { 'X-Request-Id': 'partner-trace-0001' },
+    });
+    const refusedEvent = restEvent({
+      path: '/v1/alert/get',
+      body: {},
+      headers: { 'x-request-id': 'other-trace-02' },
+    });
+    const requestId = okEvent.requestContext.requestId;
+    const otherId = refusedEvent.requestContext.requestId;
+    const ok = await handler(okEvent, lambdaContext());
+    const refused = await handler(refusedEvent, lambdaContext());
     expect([ok.statusCode, refused.statusCode]).toEqual([200, 400]);
     // Log lines, not the EMF metric documents written beside them.
     const lines = output
       .records()
       .slice(before)
       .filter((line) => line.level !== undefined);
-    expect(lines.map((line) => [line.message, line.correlation_id])).toEqual([
-      ['forwarded', requestId],
-      ['audit', requestId],
-      ['request refused', 'other-trace-02'],
-      ['audit', 'other-trace-02'],
+    // API Gateway's id on every line, with the partner and the client's own id beside it.
+    expect(
+      lines.map((line) => [
+        line.message,
+        line.correlation_id,
+        line.partnerId,
+        line.clientRequestId,
+      ]),
+    ).toEqual([
+      ['forwarded', requestId, 'tester', 'partner-trace-0001'],
+      ['audit', requestId, 'tester', 'partner-trace-0001'],
+      ['request refused', otherId, 'tester', 'other-trace-02'],
+      ['audit', otherId, 'tester', 'other-trace-02'],
     ]);
     // The audit lines: what was done, by whom, how it ended; never a body or a token.
     const audits = lines.filter((line) => line.message === 'audit');
@@ -221,7 +371,7 @@ describe('the deployed proxy handler', () => {
         outcome: 'refused',
         code: 'validation_failed',
         status: 400,
-        requestId: 'other-trace-02',
+        requestId: otherId,
       }),
     ]);
     expect(JSON.stringify(audits)).not.toContain(CANARY);

@@ -437,6 +437,7 @@ describe('the Ioto token secret', () => {
     expect(new Set(asked)).toEqual(
       new Set([
         'SecretsTokenSecretArn',
+        'SecretsPageTokenKeyArn',
         'IdentityUserPoolId',
         'IdentityTokenEndpoint',
         'IdentityScope',

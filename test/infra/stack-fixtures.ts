@@ -21,9 +21,17 @@ export function synthesize(config: DeploymentConfig = configWith()) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
-/** An external OIDC issuer instead of Cognito, with one partner it identifies by client id. */
+/**
+ * An external OIDC issuer instead of Cognito, with one partner it identifies by client id. Its
+ * access tokens name this API in `aud`, which an issuer other than Cognito must have.
+ */
 export const OIDC_OVERRIDES = {
-  identity: { type: 'oidc', issuer: 'https://login.example.com/', scope: 'ioto/partners' },
+  identity: {
+    type: 'oidc',
+    issuer: 'https://login.example.com/',
+    audience: ['https://api.ioto-bff.example.com'],
+    scope: 'ioto/partners',
+  },
   partners: [
     {
       id: 'acme',

@@ -36,6 +36,8 @@ const statementsOfRole = (roleId: string) =>
         (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
     );
 const secretIds = ofType('AWS::SecretsManager::Secret').map(([id]) => id);
+/** The sample's Cognito identity section. */
+const COGNITO_IDENTITY = SAMPLE_CONFIG.identity as Record<string, unknown>;
 /** The methods of the partner operations (the docs routes have their own tests: docs.test.ts). */
 const operationMethods = () =>
   ofType('AWS::ApiGateway::Method').filter(
@@ -164,6 +166,7 @@ describe('the API', () => {
       status: '$context.status',
       latencyMs: '$context.responseLatency',
       integrationLatencyMs: '$context.integration.latency',
+      authorizerRequestId: '$context.authorizer.requestId',
     });
     expect(props.MethodSettings).toEqual([
       expect.objectContaining({
@@ -458,10 +461,43 @@ describe('the deployment configuration', () => {
     ],
     ['no partners', { partners: [] }, /partners/],
     ['a bad retention', { monitoring: { logRetentionDays: 10 } }, /monitoring\.logRetentionDays/],
+    [
+      'an authorizer cache that outlives the Cognito access tokens',
+      {
+        identity: { ...COGNITO_IDENTITY, accessTokenMinutes: 5 },
+        api: { authorizerCacheSeconds: 301 },
+      },
+      /api\.authorizerCacheSeconds: must be at most 300 s: the partners' access tokens live 5 minutes \(identity\.accessTokenMinutes\)/,
+    ],
   ])('refuses %s, naming the field', (_name, overrides, message) => {
     expect(() => parseDeploymentConfig({ ...SAMPLE_CONFIG, ...overrides })).toThrow(
       DeploymentConfigError,
     );
     expect(() => parseDeploymentConfig({ ...SAMPLE_CONFIG, ...overrides })).toThrow(message);
+  });
+
+  it.each([
+    [
+      'a cache exactly as long as the Cognito access tokens live',
+      {
+        identity: { ...COGNITO_IDENTITY, accessTokenMinutes: 5 },
+        api: { authorizerCacheSeconds: 300 },
+      },
+    ],
+    [
+      'the longest cache with an external issuer, whose tokens may live up to a day',
+      { ...OIDC_OVERRIDES, api: { authorizerCacheSeconds: 3_600 } },
+    ],
+  ])('accepts %s', (_name, overrides) => {
+    expect(
+      parseDeploymentConfig({ ...SAMPLE_CONFIG, ...overrides }).api.authorizerCacheSeconds,
+    ).toBe(overrides.api.authorizerCacheSeconds);
+  });
+
+  it('refuses an external issuer without audience when it builds the access configuration', () => {
+    const { audience: _audience, ...withoutAudience } = OIDC_OVERRIDES.identity;
+    expect(() => synthesize(configWith({ ...OIDC_OVERRIDES, identity: withoutAudience }))).toThrow(
+      /issuers\[0\]\.audience: is required for an issuer other than Cognito/,
+    );
   });
 });

@@ -140,6 +140,8 @@ describe('the local gateway when an issuer JWKS cannot be fetched', () => {
   const FLAKY_ISSUER = 'https://flaky-idp.example';
   /** An issuer whose JWKS is at a port nothing listens on. */
   const DOWN_ISSUER = 'https://down-idp.example';
+  /** Their tokens name no audience: what is tested here is their signing keys. */
+  const NO_AUDIENCE = { reason: 'Test issuers whose JWKS fail; their tokens carry no aud.' };
 
   let rig: Rig;
   let jwks: Origin;
@@ -155,8 +157,8 @@ describe('the local gateway when an issuer JWKS cannot be fetched', () => {
       ...dev,
       issuers: [
         ...dev.issuers,
-        { issuer: FLAKY_ISSUER, jwksUri: flakyJwksUri },
-        { issuer: DOWN_ISSUER, jwksUri: downJwksUri },
+        { issuer: FLAKY_ISSUER, jwksUri: flakyJwksUri, audienceWaiver: NO_AUDIENCE },
+        { issuer: DOWN_ISSUER, jwksUri: downJwksUri, audienceWaiver: NO_AUDIENCE },
       ],
       partners: [
         ...dev.partners,

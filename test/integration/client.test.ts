@@ -147,11 +147,16 @@ describe('the client against the local gateway', () => {
     });
   });
 
-  it('keeps a request id it is given, as the gateway does', async () => {
+  it('sends its own request id, which the gateway logs and echoes but never takes as its id', async () => {
     const error = await rejectionOf(
       clientAs('reader').call('device/get', { id: DEVICE }, { requestId: 'partner-req-0001' }),
     );
-    expect(error.requestId).toBe('partner-req-0001');
+    expect(error.requestId).toEqual(expect.any(String));
+    expect(error.requestId).not.toBe('partner-req-0001');
+    const refusal = rig.output
+      .records()
+      .find((line) => line.message === 'audit' && line.requestId === error.requestId);
+    expect(refusal).toMatchObject({ clientRequestId: 'partner-req-0001', outcome: 'refused' });
   });
 
   it("retries the proxy's 503 upstream_throttled after its Retry-After, then answers", async () => {

@@ -1,4 +1,5 @@
-import { SEED } from '../../dev/ioto-simulator';
+import { SEED, sampleRequests } from '../../dev/ioto-simulator';
+import { catalog, operationKey } from '../../lambda/catalog/index';
 import { USER_AGENT } from '../../lambda/upstream/ioto-client';
 import { fullAccessConfig } from '../support/access-fixtures';
 import { type CallResult, type Rig, startRig } from './gateway-harness';
@@ -213,4 +214,36 @@ describe('answers of operations whose account scoping is assumed', () => {
     expect(result.status).toBe(200);
     expect(result.body.data).toMatchObject({ name: 'Ops', accountId: OWNER.id });
   });
+});
+
+describe("the gateway's own account selector", () => {
+  const gatewaySelected = catalog.filter((op) => op.scope.accountScoping?.basis === 'gateway');
+  const samples = sampleRequests(OWNER);
+
+  it('is declared on every device operation Ioto does not address by account', () => {
+    expect(gatewaySelected.map(operationKey).sort()).toEqual([
+      'device/getSignedUrl',
+      'device/provision',
+      'device/release',
+      'provision/getCerts',
+      'provision/update',
+      'provision/updateReport',
+    ]);
+  });
+
+  it.each(gatewaySelected.map(operationKey))(
+    '%s: picks the account of the ownership check and never reaches Ioto',
+    async (key) => {
+      const body = { ...samples[key], accountId: OWNER.id };
+      await rig.call(`/v1/${key}`, body);
+      const [check, call] = rig.simulator.requests;
+      expect(check).toMatchObject({
+        controller: 'device',
+        operation: 'get',
+        body: { accountId: OWNER.id },
+      });
+      expect(`${call?.controller}/${call?.operation}`).toBe(key);
+      expect(call?.body).not.toHaveProperty('accountId');
+    },
+  );
 });

@@ -1,7 +1,9 @@
 import {
   CreateSecretCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 // The SDK's own retry strategy (a dependency of every v3 client), with a fixed pause instead of
 // the default jitter of up to 1 s, then 2 s, after a throttling error.
@@ -39,6 +41,8 @@ export interface CommandCall {
   /** e.g. `GetSecretValueCommand` */
   readonly command: string;
   readonly secretId: string | undefined;
+  /** The `VersionStage` a GetSecretValue named, if any. */
+  readonly versionStage: string | undefined;
   /** `Date.now()` when the call was sent. */
   readonly at: number;
 }
@@ -51,10 +55,11 @@ export function recordCommands(client: SecretsManagerClient) {
   const calls: CommandCall[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { SecretId?: unknown };
+      const input = args.input as { SecretId?: unknown; VersionStage?: unknown };
       calls.push({
         command: context.commandName ?? 'unknown',
         secretId: typeof input.SecretId === 'string' ? input.SecretId : undefined,
+        versionStage: typeof input.VersionStage === 'string' ? input.VersionStage : undefined,
         at: Date.now(),
       });
       return next(args);
@@ -86,11 +91,58 @@ export async function createSecret(
   return created.ARN;
 }
 
-/** Writes a new current version of a secret, as an operator rotating it would. */
+/**
+ * Writes a new version of a secret, as an operator's put-secret-value does: it becomes
+ * AWSCURRENT unless `versionStages` names other stages (AWSPENDING, to stage a key). Returns
+ * the new version's id.
+ */
 export async function putSecretValue(
   client: SecretsManagerClient,
   secretId: string,
-  secretString: string,
+  value: string | Uint8Array,
+  options: { readonly versionStages?: string[] } = {},
+): Promise<string> {
+  const put = await client.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      ...(typeof value === 'string' ? { SecretString: value } : { SecretBinary: value }),
+      ...(options.versionStages && { VersionStages: options.versionStages }),
+    }),
+  );
+  if (put.VersionId === undefined) throw new Error('PutSecretValue answered no VersionId');
+  return put.VersionId;
+}
+
+/**
+ * Moves a staging label to a version, takes it off one, or both, as the operator's
+ * update-secret-version-stage does (moving AWSCURRENT needs `removeFrom`, its version now).
+ */
+export async function updateSecretVersionStage(
+  client: SecretsManagerClient,
+  secretId: string,
+  stage: string,
+  versions: { readonly moveTo?: string; readonly removeFrom?: string },
 ): Promise<void> {
-  await client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secretString }));
+  await client.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretId,
+      VersionStage: stage,
+      ...(versions.moveTo !== undefined && { MoveToVersionId: versions.moveTo }),
+      ...(versions.removeFrom !== undefined && { RemoveFromVersionId: versions.removeFrom }),
+    }),
+  );
+}
+
+/**
+ * The staging labels of every version of a secret, by version id, from ListSecretVersionIds:
+ * what the operator's list-secret-version-ids shows, and no value.
+ */
+export async function versionStagesOf(
+  client: SecretsManagerClient,
+  secretId: string,
+): Promise<Record<string, string[]>> {
+  const listed = await client.send(new ListSecretVersionIdsCommand({ SecretId: secretId }));
+  return Object.fromEntries(
+    (listed.Versions ?? []).map((v) => [v.VersionId ?? '', v.VersionStages ?? []]),
+  );
 }

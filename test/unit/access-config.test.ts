@@ -1,3 +1,4 @@
+import { Aws, Token } from 'aws-cdk-lib';
 import { LOCAL_ISSUER } from '../../dev/local-issuer';
 import { grantedOperations } from '../../lambda/auth/partner-directory';
 import { isWildcardGrantable } from '../../lambda/catalog/grants';
@@ -5,9 +6,12 @@ import { catalog, operationKey } from '../../lambda/catalog/index';
 import {
   AccessConfigError,
   compactAccessConfig,
+  isCognitoIssuer,
+  issuerRules,
   type PartnerConfig,
   parseAccessConfig,
   parseAccessConfigJson,
+  requiresAudience,
   usageIdentifierKey,
 } from '../../lambda/config/access';
 import { devAccessConfig } from '../support/access-fixtures';
@@ -190,6 +194,157 @@ describe('parseAccessConfig', () => {
   });
 });
 
+describe('the issuers of an access configuration', () => {
+  const COGNITO = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf';
+  const OIDC = 'https://login.example.com/';
+  /** A configuration of one issuer (its partner identified by it). */
+  const withIssuer = (issuer: Record<string, unknown>) =>
+    config([partner({ identity: { issuer: issuer.issuer, clientId: 'acme-client' } })], {
+      issuers: [issuer],
+    });
+  const WAIVER = { reason: 'The IdP mints tokens for this API only (tenant ioto-bff).' };
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a Cognito user pool without audience', { issuer: COGNITO }],
+    [
+      "the stack's own Cognito pool, named with CloudFormation tokens at synthesis",
+      {
+        issuer: `https://cognito-idp.${Aws.REGION}.amazonaws.com/${Token.asString({ Ref: 'Pool' })}`,
+      },
+    ],
+    [
+      'a Cognito pool in China',
+      { issuer: 'https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_X' },
+    ],
+    ['an OIDC issuer with its audience', { issuer: OIDC, audience: ['https://api.example.com'] }],
+    [
+      'an OIDC issuer whose audience is waived, with a reason',
+      { issuer: OIDC, audienceWaiver: WAIVER },
+    ],
+    ['an issuer named by no URL (the local issuer)', { issuer: LOCAL_ISSUER }],
+    [
+      'every token rule at its bounds',
+      {
+        issuer: COGNITO,
+        jwksRefreshSeconds: 60,
+        maxTokenLifetimeSeconds: 300,
+        clockSkewSeconds: 0,
+        requireTyp: true,
+      },
+    ],
+    [
+      'every token rule at its other bounds',
+      {
+        issuer: COGNITO,
+        jwksRefreshSeconds: 3600,
+        maxTokenLifetimeSeconds: 86_400,
+        clockSkewSeconds: 300,
+      },
+    ],
+  ])('accepts %s', (_name, issuer) => {
+    expect(parseAccessConfig(withIssuer(issuer)).issuers).toEqual([issuer]);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    [
+      'an OIDC issuer without audience',
+      { issuer: OIDC },
+      /issuers\[0\]\.audience: is required for an issuer other than Cognito .*audienceWaiver/,
+    ],
+    [
+      'an http issuer without audience',
+      { issuer: 'http://keycloak.internal:8080/realms/partners' },
+      /issuers\[0\]\.audience: is required/,
+    ],
+    [
+      'a look-alike of Cognito on another host',
+      { issuer: 'https://cognito-idp.eu-west-1.evil.example/eu-west-1_AbCdEf' },
+      /issuers\[0\]\.audience: is required/,
+    ],
+    [
+      'a look-alike of Cognito hiding its host before a query',
+      { issuer: 'https://cognito-idp.evil.example?.amazonaws.com/eu-west-1_AbCdEf' },
+      /issuers\[0\]\.audience: is required/,
+    ],
+    [
+      'an audience waiver without a reason',
+      { issuer: OIDC, audienceWaiver: {} },
+      /issuers\[0\]\.audienceWaiver\.reason/,
+    ],
+    [
+      'an audience waiver with a reason of a few words',
+      { issuer: OIDC, audienceWaiver: { reason: 'no aud' } },
+      /issuers\[0\]\.audienceWaiver\.reason/,
+    ],
+    [
+      'both an audience and its waiver',
+      { issuer: OIDC, audience: ['api'], audienceWaiver: WAIVER },
+      /issuers\[0\]\.audienceWaiver: cannot go with audience/,
+    ],
+    [
+      'an audience waiver for Cognito',
+      { issuer: COGNITO, audienceWaiver: WAIVER },
+      /issuers\[0\]\.audienceWaiver: waives nothing/,
+    ],
+    [
+      'a JWKS refresh under a minute',
+      { issuer: COGNITO, jwksRefreshSeconds: 59 },
+      /issuers\[0\]\.jwksRefreshSeconds/,
+    ],
+    [
+      'a JWKS refresh over an hour',
+      { issuer: COGNITO, jwksRefreshSeconds: 3601 },
+      /issuers\[0\]\.jwksRefreshSeconds/,
+    ],
+    [
+      'a token lifetime ceiling over a day',
+      { issuer: COGNITO, maxTokenLifetimeSeconds: 86_401 },
+      /issuers\[0\]\.maxTokenLifetimeSeconds/,
+    ],
+    [
+      'a token lifetime ceiling under five minutes',
+      { issuer: COGNITO, maxTokenLifetimeSeconds: 299 },
+      /issuers\[0\]\.maxTokenLifetimeSeconds/,
+    ],
+    [
+      'a clock skew over five minutes',
+      { issuer: COGNITO, clockSkewSeconds: 301 },
+      /issuers\[0\]\.clockSkewSeconds/,
+    ],
+    [
+      'a typ rule that is not a boolean',
+      { issuer: COGNITO, requireTyp: 'at+jwt' },
+      /issuers\[0\]\.requireTyp/,
+    ],
+  ])('refuses %s, naming the field', (_name, issuer, message) => {
+    expect(() => parseAccessConfig(withIssuer(issuer))).toThrow(AccessConfigError);
+    expect(() => parseAccessConfig(withIssuer(issuer))).toThrow(message);
+  });
+
+  it('applies safe defaults to the token rules an issuer leaves out', () => {
+    expect(issuerRules({ issuer: COGNITO })).toEqual({
+      jwksRefreshSeconds: 300,
+      maxTokenLifetimeSeconds: 86_400,
+      clockSkewSeconds: 60,
+      requireTyp: false,
+    });
+  });
+
+  it.each<[string, boolean, boolean]>([
+    [COGNITO, true, false],
+    ['https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_Ab12', true, false],
+    ['https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf/', false, true],
+    ['https://cognito-idp.eu-west-1.amazonaws.com.evil.example/eu-west-1_AbCdEf', false, true],
+    ['https://cognito-idp.eu-west-1.amazonaws.com@evil.example/x', false, true],
+    [OIDC, false, true],
+    ['urn:ioto-bff:local-issuer', false, false],
+    ['not a url', false, false],
+  ])('tells %s: Cognito %p, needs an audience %p', (issuer, cognito, needsAudience) => {
+    expect(isCognitoIssuer(issuer)).toBe(cognito);
+    expect(requiresAudience(issuer)).toBe(needsAudience);
+  });
+});
+
 describe('grantedOperations', () => {
   it('grants exact names', () => {
     expect(grants({ operations: ['device/getCreds', 'user/getRoles'] })).toEqual([
@@ -281,7 +436,7 @@ describe('compactAccessConfig', () => {
 
   it('keeps issuers when there are several, and requires them then', () => {
     const two = config([partner()], {
-      issuers: [{ issuer: LOCAL_ISSUER }, { issuer: 'https://other' }],
+      issuers: [{ issuer: LOCAL_ISSUER }, { issuer: 'https://other', audience: ['api'] }],
     });
     const parsed = parseAccessConfig(two);
     expect(JSON.stringify(compactAccessConfig(parsed))).toContain(`"issuer":"${LOCAL_ISSUER}"`);

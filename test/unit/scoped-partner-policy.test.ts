@@ -59,7 +59,14 @@ const access = parseAccessConfig({
     },
     {
       id: 'duo',
-      operations: ['device/*', 'store/*', 'generic/*', 'generic/create', 'action/invoke'],
+      operations: [
+        'device/*',
+        'store/*',
+        'generic/*',
+        'generic/create',
+        'action/invoke',
+        'provision/update',
+      ],
       acceptAssumedScope: ['generic/create', 'action/invoke'],
       accounts: ['ACC1', 'ACC2'],
       actions: ['reboot-device'],
@@ -104,15 +111,12 @@ describe('ScopedPartnerPolicy.scope', () => {
     });
   });
 
-  it('refuses an account smuggled into a free-attribute operation that takes none', () => {
-    expect(() =>
-      admit('solo', 'provision/update', {
-        id: 'D1',
-        product: 'p',
-        version: '1',
-        accountId: 'ACC1',
-      }),
-    ).toThrow(expect.objectContaining({ code: 'account_not_allowed' }));
+  it("refuses another account in a device operation's gateway selector, keeps its own", () => {
+    const body = { id: 'D1', product: 'p', version: '1' };
+    expect(() => admit('solo', 'provision/update', { ...body, accountId: 'ACC9' })).toThrow(
+      expect.objectContaining({ code: 'account_not_allowed' }),
+    );
+    expect(admit('solo', 'provision/update', body).body).toEqual({ ...body, accountId: 'ACC1' });
   });
 
   it('sets the account of an action context, creating the context when absent', () => {
@@ -182,11 +186,30 @@ describe('ScopedPartnerPolicy.confirm', () => {
     });
   });
 
-  it('tries each account of the partner for an operation that names none', async () => {
-    await expect(confirm('duo', 'device/release', { id: 'D2' })).resolves.toBeUndefined();
+  it('makes a partner with several accounts name one, then checks in that account only', async () => {
+    await expect(confirm('duo', 'device/release', { id: 'D2' })).rejects.toMatchObject({
+      code: 'account_not_allowed',
+      detail: expect.stringContaining('accountId'),
+    });
+    expect(calls).toHaveLength(0);
+    await expect(
+      confirm('duo', 'device/release', { id: 'D2', accountId: 'ACC2' }),
+    ).resolves.toBeUndefined();
+    expect(calls.map((c) => c.body)).toEqual([{ id: 'D2', accountId: 'ACC2' }]);
+  });
+
+  it('makes one ownership check per device, however many accounts the partner has', async () => {
+    await confirm('duo', 'provision/update', {
+      id: 'D1',
+      product: 'p',
+      version: '1',
+      accountId: 'ACC1',
+      peers: { deviceIds: ['D3', 'D4'] },
+    });
     expect(calls.map((c) => c.body)).toEqual([
-      { id: 'D2', accountId: 'ACC1' },
-      { id: 'D2', accountId: 'ACC2' },
+      { id: 'D1', accountId: 'ACC1' },
+      { id: 'D3', accountId: 'ACC1' },
+      { id: 'D4', accountId: 'ACC1' },
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as signBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -15,19 +15,25 @@ import {
   mintPartnerToken,
   signJwt,
 } from '../../dev/local-issuer';
+import { identityFingerprint } from '../../lambda/auth/identity-fingerprint';
 import { PartnerDirectory } from '../../lambda/auth/partner-directory';
 import {
   type AccessTokenVerifier,
   AUTHORIZER_ALLOWED_METRIC,
   AUTHORIZER_FAILURES_METRIC,
   AUTHORIZER_REFUSALS_METRIC,
+  acceptedTokenType,
   createAccessTokenVerifier,
   createTokenAuthorizer,
   stageRoutesArn,
 } from '../../lambda/auth/token-authorizer';
-import { type AccessConfig, usageIdentifierKey } from '../../lambda/config/access';
+import {
+  type AccessConfig,
+  parseAccessConfig,
+  usageIdentifierKey,
+} from '../../lambda/config/access';
 import { AuthorizerUnavailableError } from '../../lambda/problems/problem-error';
-import { devAccessConfig, globexClaims, nowSeconds } from '../support/access-fixtures';
+import { devAccessConfig, globexClaims, nowSeconds, TEST_SCOPE } from '../support/access-fixtures';
 import { captureOutput } from '../support/capture-output';
 
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/v1/device/find';
@@ -156,7 +162,11 @@ const unsigned = (payload: Record<string, unknown>) =>
 describe('the token authorizer', () => {
   it('allows a partner access token and returns its context and usage-plan key', async () => {
     const { authorize, metrics } = authorizerOver();
-    const result = await authorize(event(`Bearer ${mintPartnerToken(key, access, 'globex')}`));
+    const token = mintPartnerToken(key, access, 'globex');
+    const exp = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).exp;
+    const globex = new PartnerDirectory(access).byId('globex');
+    if (globex === undefined) throw new Error('the development configuration has no globex');
+    const result = await authorize(event(`Bearer ${token}`));
     expect(result).toEqual({
       principalId: 'globex',
       policyDocument: {
@@ -169,7 +179,12 @@ describe('the token authorizer', () => {
           },
         ],
       },
-      context: { partnerId: 'globex' },
+      // What the proxy checks again on every call: who, under which identity, until when.
+      context: {
+        partnerId: 'globex',
+        identityFingerprint: identityFingerprint(globex),
+        tokenExpiresAt: String(exp),
+      },
       usageIdentifierKey: usageIdentifierKey('globex'),
     });
     // Each token API Gateway has not cached yet: one AuthorizerAllowed.
@@ -360,6 +375,217 @@ describe('a token the authorizer refuses', () => {
       { seed: 20261126, numRuns: 300, endOnFailure: true },
     );
     expect(rig.metrics.added.every((m) => m.name === AUTHORIZER_REFUSALS_METRIC)).toBe(true);
+  });
+});
+
+describe("an issuer's token rules", () => {
+  const DAY = 86_400;
+  const TEN_YEARS = 10 * 365 * DAY;
+  /** Signs `payload` under exactly `header` (plus `alg` and `kid`): any `typ`, or none. */
+  const signedWith = (header: Record<string, unknown>, payload: Record<string, unknown>) => {
+    const input = `${b64({ alg: 'ES256', kid: key.kid, ...header })}.${b64(payload)}`;
+    const signature = signBytes('sha256', Buffer.from(input), {
+      key: key.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
+    return `Bearer ${input}.${signature.toString('base64url')}`;
+  };
+  const typed = (typ: unknown, overrides: Record<string, unknown> = {}) =>
+    signedWith(typ === undefined ? {} : { typ }, claims(overrides));
+  /** The authorizer over `config`, its issuers' keys served from memory. */
+  const authorizerFor = (config: AccessConfig) =>
+    authorizerOver(undefined, {
+      verifier: createAccessTokenVerifier(
+        config,
+        new SimpleJwksCache({ fetcher: { fetch: async () => bytesOf(jwksOf(key)) } }),
+      ),
+      directory: new PartnerDirectory(config),
+    });
+  /** The development configuration with its issuer's rules set. */
+  const devWith = (rules: Record<string, unknown>): AccessConfig =>
+    parseAccessConfig({
+      ...localAccess,
+      issuers: localAccess.issuers.map((issuer) => ({ ...issuer, ...rules })),
+    });
+
+  it.each<[string, () => string]>([
+    [
+      'a token valid for exactly the default ceiling of 24 h',
+      () => typed('at+jwt', { iat: now() - 60, exp: now() - 60 + DAY }),
+    ],
+    ['a token issued less than the clock skew ahead', () => typed('at+jwt', { iat: now() + 30 })],
+    ['a token whose nbf has passed', () => typed('at+jwt', { nbf: now() - 10 })],
+    ['a token without typ, as Cognito issues them', () => typed(undefined)],
+    ['a token typed JWT', () => typed('JWT')],
+    ['a token typed at+jwt (RFC 9068)', () => typed('at+jwt')],
+    ['a token typed application/AT+JWT', () => typed('application/AT+JWT')],
+  ])('allows %s', async (_name, token) => {
+    await expect(authorizerOver().authorize(event(token()))).resolves.toMatchObject({
+      principalId: 'globex',
+    });
+  });
+
+  it.each<[string, () => string, string]>([
+    [
+      'a token valid for a second more than 24 h',
+      () => typed('at+jwt', { iat: now() - 60, exp: now() - 59 + DAY }),
+      'lifetime too long',
+    ],
+    [
+      'a token valid for ten years',
+      () => typed('at+jwt', { exp: now() + TEN_YEARS }),
+      'lifetime too long',
+    ],
+    [
+      'a token valid for ten years, issued ten years ahead',
+      () => typed('at+jwt', { iat: now() + TEN_YEARS, exp: now() + 2 * TEN_YEARS }),
+      'issued in the future',
+    ],
+    [
+      'a token issued two minutes ahead',
+      () => typed('at+jwt', { iat: now() + 120 }),
+      'issued in the future',
+    ],
+    ['a token without iat', () => typed('at+jwt', { iat: undefined }), 'no issue time'],
+    [
+      'a token not valid before an hour',
+      () => typed('at+jwt', { nbf: now() + 3600 }),
+      'not yet valid',
+    ],
+    ['a token typed logout+jwt', () => typed('logout+jwt'), 'token type not accepted'],
+    [
+      "a token typed as Okta's internal access token",
+      () => typed('application/okta-internal-at+jwt'),
+      'token type not accepted',
+    ],
+    ['a token whose typ is a number', () => typed(42), 'token type not accepted'],
+  ])(
+    'refuses %s with Unauthorized and names the partner its verified claims identify',
+    async (_name, token, reason) => {
+      const credential = token();
+      const { error, records, text } = await refusedOrFailed(authorizerOver(), credential);
+      expect(error.message).toBe('Unauthorized');
+      expect(records).toEqual([
+        expect.objectContaining({ message: 'authorization refused', reason, partnerId: 'globex' }),
+      ]);
+      expectNoTrace(credential, text);
+    },
+  );
+
+  it.each<[string, () => string, string]>([
+    [
+      'a forged signature',
+      () => `Bearer ${signJwt({ ...otherKey, kid: key.kid }, claims())}`,
+      'bad signature',
+    ],
+    ['an unknown key id', () => `Bearer ${signJwt(otherKey, claims())}`, 'unknown key id'],
+    [
+      'an identity no partner has',
+      () => `Bearer ${signJwt(key, claims({ client_id: 'hooli', sub: 'hooli' }))}`,
+      'no partner for this identity',
+    ],
+    // aws-jwt-verify refuses time claims that are not numbers before it checks the signature.
+    ['a token whose iat is text', () => typed('at+jwt', { iat: String(now()) }), 'malformed token'],
+    ['a token whose nbf is text', () => typed('at+jwt', { nbf: 'soon' }), 'malformed token'],
+  ])('names no partner when it refuses %s', async (_name, token, reason) => {
+    const { records } = await refusedOrFailed(authorizerOver(), token());
+    expect(records).toEqual([expect.objectContaining({ reason })]);
+    expect(records[0]).not.toHaveProperty('partnerId');
+  });
+
+  it('takes its lifetime ceiling, clock skew and typ rule from the issuer configuration', async () => {
+    const strict = authorizerFor(
+      devWith({ maxTokenLifetimeSeconds: 3600, clockSkewSeconds: 0, requireTyp: true }),
+    );
+    const hour = { iat: now() - 60, exp: now() - 60 + 3600 };
+    await expect(strict.authorize(event(typed('at+jwt', hour)))).resolves.toMatchObject({
+      principalId: 'globex',
+    });
+    await expect(strict.authorize(event(typed('application/at+jwt', hour)))).resolves.toMatchObject(
+      { principalId: 'globex' },
+    );
+    const refusals: [string, string][] = [
+      [typed('at+jwt', { iat: now() - 60, exp: now() - 59 + 3600 }), 'lifetime too long'],
+      [typed('at+jwt', { iat: now() + 30 }), 'issued in the future'],
+      [typed(undefined), 'token type not accepted'],
+      [typed('JWT'), 'token type not accepted'],
+    ];
+    for (const [token, reason] of refusals) {
+      const { error, records } = await refusedOrFailed(strict, token);
+      expect(error.message).toBe('Unauthorized');
+      expect(records).toEqual([expect.objectContaining({ reason })]);
+    }
+  });
+
+  describe('of an OIDC issuer', () => {
+    const IDP = 'https://idp.example';
+    const API = 'https://api.ioto-bff.example';
+    const oidc = (issuer: Record<string, unknown>) =>
+      parseAccessConfig({
+        scope: TEST_SCOPE,
+        issuers: [{ issuer: IDP, jwksUri: JWKS_URI, ...issuer }],
+        partners: [
+          {
+            id: 'hooli',
+            operations: ['device/find'],
+            accounts: ['ACC1'],
+            identity: { issuer: IDP, clientId: 'hooli-client' },
+          },
+        ],
+      });
+    const hooli = (overrides: Record<string, unknown>) =>
+      `Bearer ${signJwt(key, claims({ iss: IDP, client_id: 'hooli-client', sub: 'hooli-client', ...overrides }))}`;
+
+    it.each<[string, Record<string, unknown>]>([
+      ['its audience', { aud: API }],
+      ['its audience among others', { aud: ['https://other.example', API] }],
+    ])('allows a token for %s', async (_name, aud) => {
+      const rig = authorizerFor(oidc({ audience: [API] }));
+      await expect(rig.authorize(event(hooli(aud)))).resolves.toMatchObject({
+        principalId: 'hooli',
+      });
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['another API that carries the scope', { aud: 'https://billing.example' }],
+      ['no audience at all', { aud: undefined }],
+    ])('refuses a token minted for %s', async (_name, aud) => {
+      const rig = authorizerFor(oidc({ audience: [API] }));
+      const { error, records } = await refusedOrFailed(rig, hooli(aud));
+      expect(error.message).toBe('Unauthorized');
+      expect(records).toEqual([
+        expect.objectContaining({ reason: 'audience not accepted', partnerId: 'hooli' }),
+      ]);
+    });
+
+    it('allows a token without audience when the configuration waives it, with a reason', async () => {
+      const rig = authorizerFor(
+        oidc({ audienceWaiver: { reason: 'This IdP issues tokens for this one API only.' } }),
+      );
+      await expect(rig.authorize(event(hooli({ aud: undefined })))).resolves.toMatchObject({
+        principalId: 'hooli',
+      });
+    });
+  });
+});
+
+describe('acceptedTokenType', () => {
+  it.each<[unknown, boolean, boolean]>([
+    [undefined, true, false],
+    ['JWT', true, false],
+    ['jwt', true, false],
+    ['at+jwt', true, true],
+    ['application/at+jwt', true, true],
+    ['Application/At+JWT', true, true],
+    ['at+JWT ', false, false],
+    ['JOSE', false, false],
+    ['id_token+jwt', false, false],
+    ['dpop+jwt', false, false],
+    [null, false, false],
+    [['at+jwt'], false, false],
+  ])('typ %p: %p by default, %p when the issuer requires at+jwt', (typ, loose, strict) => {
+    expect(acceptedTokenType(typ, false)).toBe(loose);
+    expect(acceptedTokenType(typ, true)).toBe(strict);
   });
 });
 
