@@ -4,6 +4,7 @@ import {
   boolean,
   int,
   literal,
+  optional,
   type output,
   strictObject,
   string,
@@ -26,6 +27,7 @@ import {
   deadlineFits,
   proxyLimitsShape,
 } from '../lambda/config/settings';
+import { extend } from '../lambda/config/zod';
 
 /**
  * The deployment configuration of the ioto-bff stack: one zod schema, validated when the CDK
@@ -66,9 +68,14 @@ const iamRoleArn = string().regex(
   'must be an IAM role ARN (arn:aws:iam::<account>:role/<path/><name>)',
 );
 
-/** A partner as deployed: with Cognito the stack creates its client, so `identity` is optional. */
-const deploymentPartnerSchema = partnerSchema.extend({
-  identity: partnerIdentitySchema.optional(),
+/**
+ * A partner as deployed: with Cognito the stack creates its client, so `identity` is optional.
+ * The access configuration's schemas are zod/mini ones (lambda/config/zod.ts): they have no
+ * methods, so they are composed with functions. Both flavours share zod's core, so the classic
+ * schemas of this file contain them as they would contain their own.
+ */
+const deploymentPartnerSchema = extend(partnerSchema, {
+  identity: optional(partnerIdentitySchema),
 });
 
 /** `resource-server/scope`, as Cognito writes custom scopes. */
@@ -113,7 +120,7 @@ export const deploymentConfigSchema = strictObject({
      * The `Origin` header sent with every Ioto call (the device app's domain), for a cloud that
      * asks for it on every request as Ioto's older overview says: `https://host[:port]`.
      */
-    origin: iotoOrigin.optional(),
+    origin: optional(iotoOrigin),
     /**
      * An existing secret holding the CloudAPI token (by name or full ARN), with the customer
      * managed KMS key that encrypts it when it is not the AWS managed `aws/secretsmanager` key

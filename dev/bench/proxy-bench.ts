@@ -1,16 +1,22 @@
 /**
- * `npm run bench`: measurements, never assertions. Prints
- * 1. the size of the proxy Lambda bundle (minified, AWS SDK external as on the Lambda runtime)
- *    and its cold load time in a fresh Node process;
- * 2. for 3 and for 500 partners: the synth time of the stack, and each function's cold start
+ * `npm run bench`: measurements, never assertions. Prints, side by side with a bare passthrough
+ * handler (dev/bench/bare-passthrough.ts: the token read once with the same Secrets Manager
+ * client, the body forwarded with `fetch`) and as ratios to it:
+ * 1. bundle sizes (minified, AWS SDK external, as the stack builds them), the authorizer's too;
+ * 2. cold module load: the median of COLD_RUNS fresh Node processes per bundle, interleaved,
+ *    with source maps enabled as deployed (and the proxy without, for the record);
+ * 3. warm invocations of both in one process against the loopback simulator, in interleaved
+ *    blocks (dev/bench/warm-run.ts), heap growth, and the Secrets Manager and AppConfig calls
+ *    counted by fakes that speak the real protocols (dev/bench/aws-fakes.ts);
+ * 4. for 3 and for 500 partners: the synth time of the stack, and each function's cold start
  *    in a fresh process (load, then the first invocation, which reads, validates and indexes
- *    the access configuration served by a faked AppConfig), against the second invocation;
- * 3. latency percentiles, throughput and memory of the local gateway over the simulator.
+ *    the access configuration), against the second invocation;
+ * 5. latency percentiles, throughput and memory of the local gateway over the simulator.
  * Loops are bounded; everything listens on 127.0.0.1 and stops by itself.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readEnv } from '../../lambda/config/env';
@@ -19,10 +25,12 @@ import { localGatewayEnvSchema } from '../local-gateway/env';
 import { startLocalGateway } from '../local-gateway/start-local-gateway';
 import { mintPartnerToken } from '../local-issuer';
 import { benchPartners } from './bench-partners';
+import { runWarm, type WarmFigures } from './warm-run';
 
 const ROOT = process.cwd();
 const BUNDLE = join(ROOT, '.local', 'bench-proxy-handler.cjs');
 const AUTHORIZER_BUNDLE = join(ROOT, '.local', 'bench-authorizer-handler.cjs');
+const BARE_BUNDLE = join(ROOT, '.local', 'bench-bare-passthrough.cjs');
 const PARTNER_COUNTS = [3, 500];
 /** Where the deployed functions are told the access configuration is (any ids do). */
 const APPCONFIG_ENV = {
@@ -32,7 +40,7 @@ const APPCONFIG_ENV = {
 };
 const REQUESTS = 2_000;
 const CONCURRENCY = 16;
-const COLD_RUNS = 5;
+const COLD_RUNS = 9;
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -40,16 +48,19 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 /** Bundles a handler as the stack does: minified, CommonJS, AWS SDK external. */
-function bundle(handler: string, outfile: string): void {
+function bundle(entry: string, outfile: string): void {
   execFileSync(
     join(ROOT, 'node_modules', '.bin', 'esbuild'),
     [
-      `lambda/handlers/${handler}.ts`,
+      entry,
       '--bundle',
       '--platform=node',
       '--target=node24',
       '--format=cjs',
       '--minify',
+      // An external source map without the sources, as the stack writes it (bff-function.ts).
+      '--sourcemap',
+      '--sources-content=false',
       '--external:@aws-sdk/*',
       '--log-level=warning',
       `--outfile=${outfile}`,
@@ -63,36 +74,128 @@ const PROXY_ENV = {
   IOTO_ENDPOINT: 'https://ioto.example.com',
   IOTO_TOKEN_SECRET_ID: 'ioto-token',
   PAGE_TOKEN_SECRET_ID: 'page-key',
+  IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
   ...APPCONFIG_ENV,
   AWS_REGION: 'eu-west-1',
   POWERTOOLS_TRACE_DISABLED: 'true',
 };
 
-function measureBundle(): void {
-  bundle('proxy', BUNDLE);
-  bundle('authorizer', AUTHORIZER_BUNDLE);
-  const loads: number[] = [];
-  for (let i = 0; i < COLD_RUNS; i += 1) {
-    const out = execFileSync(
-      process.execPath,
-      [
-        '-e',
-        `const t=performance.now();require(${JSON.stringify(BUNDLE)});console.log(performance.now()-t)`,
-      ],
-      {
-        env: {
-          ...process.env,
-          ...PROXY_ENV,
-        },
-      },
-    );
-    loads.push(Number(out.toString().trim()));
-  }
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const ms = (value: number) => `${value.toFixed(value < 10 ? 3 : 1)} ms`;
+const ratio = (value: number, base: number) => (value / base).toFixed(2);
+/** One line of the goals table: the figure, the proxy's, the baseline's, their ratio, the goal. */
+function report(figure: string, proxy: string, bare: string, times: string, goal: string): void {
   console.log(
-    `proxy bundle: ${(statSync(BUNDLE).size / 1024).toFixed(0)} KiB minified (AWS SDK external)`,
+    `${figure.padEnd(34)}${proxy.padStart(12)}${bare.padStart(12)}${times.padStart(8)}  ${goal}`,
   );
+}
+const holds = (met: boolean) => (met ? 'holds' : 'MISSED');
+
+/**
+ * The time `require` of a bundle takes in a fresh process, with source maps enabled as the
+ * stack deploys every function (NODE_OPTIONS=--enable-source-maps) or without.
+ */
+function coldLoad(file: string, sourceMaps = true): number {
+  const out = execFileSync(
+    process.execPath,
+    [
+      ...(sourceMaps ? ['--enable-source-maps'] : []),
+      '-e',
+      `const t=performance.now();require(${JSON.stringify(file)});console.log(performance.now()-t)`,
+    ],
+    { env: { ...process.env, ...PROXY_ENV } },
+  );
+  return Number(out.toString().trim());
+}
+
+/** Bundle sizes and cold loads of the proxy against the baseline. */
+function measureBundles(): void {
+  bundle('lambda/handlers/proxy.ts', BUNDLE);
+  bundle('lambda/handlers/authorizer.ts', AUTHORIZER_BUNDLE);
+  bundle('dev/bench/bare-passthrough.ts', BARE_BUNDLE);
+  const loads = { proxy: [] as number[], bare: [] as number[], proxyNoMaps: [] as number[] };
+  for (let i = 0; i < COLD_RUNS; i += 1) {
+    loads.bare.push(coldLoad(BARE_BUNDLE));
+    loads.proxy.push(coldLoad(BUNDLE));
+    loads.proxyNoMaps.push(coldLoad(BUNDLE, false));
+  }
+  const size = { proxy: statSync(BUNDLE).size, bare: statSync(BARE_BUNDLE).size };
+  report('figure', 'proxy', 'bare', 'ratio', 'goal');
+  report(
+    'bundle (minified, SDK external)',
+    kib(size.proxy),
+    kib(size.bare),
+    ratio(size.proxy, size.bare),
+    `<= 150 KiB: ${holds(size.proxy <= 150 * 1024)}`,
+  );
+  report('authorizer bundle', kib(statSync(AUTHORIZER_BUNDLE).size), '', '', 'reported');
+  const cold = { proxy: median(loads.proxy), bare: median(loads.bare) };
+  report(
+    `cold module load (median of ${COLD_RUNS})`,
+    ms(cold.proxy),
+    ms(cold.bare),
+    ratio(cold.proxy, cold.bare),
+    `<= 1.3x: ${holds(cold.proxy <= 1.3 * cold.bare)}`,
+  );
+  const noMaps = median(loads.proxyNoMaps);
+  report(
+    '  proxy without --enable-source-maps',
+    ms(noMaps),
+    '',
+    ratio(noMaps, cold.bare),
+    'reported',
+  );
+}
+
+/** Warm invocations, heap and AWS reads, from a child process (dev/bench/warm-run.ts). */
+async function measureWarm(): Promise<void> {
+  const { POWERTOOLS_METRICS_DISABLED: _metrics, ...env } = process.env;
+  const child = fork(__filename, ['warm'], {
+    execArgv: ['--expose-gc'],
+    env,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const figures = await new Promise<WarmFigures>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as WarmFigures));
+    child.once('exit', (code) => reject(new Error(`the warm run exited with ${code}`)));
+  });
+  const { proxy, bare } = figures;
+  report(
+    `warm p50 (${figures.invocations} each)`,
+    ms(proxy.p50),
+    ms(bare.p50),
+    ratio(proxy.p50, bare.p50),
+    `<= 1.15x: ${holds(proxy.p50 <= 1.15 * bare.p50)}`,
+  );
+  report(
+    'warm p99',
+    ms(proxy.p99),
+    ms(bare.p99),
+    ratio(proxy.p99, bare.p99),
+    `<= 1.3x: ${holds(proxy.p99 <= 1.3 * bare.p99)}`,
+  );
+  report('warm mean', ms(proxy.mean), ms(bare.mean), ratio(proxy.mean, bare.mean), 'reported');
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  report(
+    'heap after 2,000 invocations',
+    mib(figures.heapAfter2000),
+    '',
+    '',
+    'both handlers, forced GC',
+  );
+  report(
+    `heap after ${figures.invocations.toLocaleString('en')}`,
+    mib(figures.heapAfterAll),
+    '',
+    ratio(figures.heapAfterAll, figures.heapAfter2000),
+    `within 10%: ${holds(figures.heapAfterAll <= 1.1 * figures.heapAfter2000)}`,
+  );
+  const reads = Object.entries(figures.secretReads)
+    .map(([secret, count]) => `${secret} ${count}`)
+    .join(', ');
   console.log(
-    `cold load (require of the bundle, median of ${COLD_RUNS}): ${median(loads).toFixed(1)} ms`,
+    `Secrets Manager GetSecretValue over the run (both handlers, one container each, TTL 300 s): ${reads}; ` +
+      `AppConfig configuration reads: ${figures.configurationReads}`,
   );
 }
 
@@ -153,7 +256,6 @@ function measurePartners(): void {
         methodArn: 'arn:aws:execute-api:eu-west-1:1:a/prod/POST/v1/x/y',
       },
     );
-    const ms = (value: number) => `${value.toFixed(1)} ms`;
     console.log(
       `${count} partners: synth ${ms(synth.ms)} (${synth.templates} templates, largest ` +
         `${(synth.largestBytes / 1024).toFixed(0)} KiB); proxy load ${ms(proxy.loadMs)}, first ` +
@@ -211,13 +313,26 @@ async function measureGateway(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`node ${process.version}`);
-  measureBundle();
+  console.log(
+    `node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}`,
+  );
+  measureBundles();
+  await measureWarm();
   measurePartners();
   await measureGateway();
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (process.argv[2] === 'warm') {
+  runWarm({ proxy: BUNDLE, bare: BARE_BUNDLE }).then(
+    (figures) => process.send?.(figures, () => process.exit(0)),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

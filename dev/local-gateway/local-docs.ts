@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { AccessConfig } from '../../lambda/config/access';
 import {
   createDocsHandler,
@@ -53,6 +52,5 @@ export function createLocalDocsHandler(
       readRedocFile,
     ),
     logger,
-    tracer: new Tracer({ enabled: false }),
   });
 }

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { FetchError, NonRetryableFetchError } from 'aws-jwt-verify/error';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import {
@@ -133,7 +132,6 @@ export async function startLocalGateway(
       // Locally the idempotency records live in memory, with the DynamoDB semantics.
       idempotencyStore: new InMemoryPersistenceLayer(),
     }),
-    tracer: new Tracer({ enabled: false }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
   });
 

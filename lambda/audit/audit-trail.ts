@@ -21,6 +21,12 @@ export interface AuditFacts {
   readonly idempotencyKey?: string;
   /** The status of Ioto's last answer to the call itself (not to ownership checks). */
   readonly upstreamStatus?: number;
+  /** How many times the call was sent to Ioto (a retry of a safe call, a token refresh). */
+  readonly upstreamAttempts?: number;
+  /** Whether the Ioto token was read again after Ioto refused it. */
+  readonly tokenRefreshed?: boolean;
+  /** Milliseconds from the first send to Ioto's answer, retries and refreshes included. */
+  readonly upstreamMs?: number;
   readonly replayed?: boolean;
 }
 
@@ -38,7 +44,8 @@ const MAX_LISTED_DEVICES = 50;
  * One structured line per partner call that was forwarded, replayed, refused or failed, once
  * the answer is known: `message: "audit"`, the partner, the operation, the outcome, the request
  * id, the problem code when there is one, the account and devices the call named, the
- * idempotency key, Ioto's status. Never a token, a request body or an answer. Calls of no
+ * idempotency key, Ioto's status, attempts and time (one line per call: it is also the proxy's
+ * record of the forwarded call, so a warm invocation writes one log line, not two). Never a token, a request body or an answer. Calls of no
  * identified partner (no authorizer context) are not partner calls and get none.
  *
  * Use it before the problem middleware in the chain, so it runs after it on both paths and sees

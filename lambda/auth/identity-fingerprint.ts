@@ -40,11 +40,24 @@ export interface IdentifiedPartner {
 /** Separates these hashes from any other SHA-256 of the same strings. */
 const DOMAIN = 'ioto-bff/identity-fingerprint/v1';
 
+/**
+ * The last fingerprint computed per partner configuration object, with what it was computed
+ * from: the proxy checks one on every call, and a directory keeps its partners' objects until
+ * the configuration changes. A hit must match the partner's id and identity as they are now.
+ */
+const fingerprints = new WeakMap<
+  IdentifiedPartner['config'],
+  { readonly source: string; readonly fingerprint: string }
+>();
+
 /** The fingerprint of a partner's identity binding (see {@link AUTHORIZER_CONTEXT}). */
 export function identityFingerprint(partner: IdentifiedPartner): string {
-  return createHash('sha256')
-    .update(JSON.stringify([DOMAIN, partner.id, identityKey(partner.config.identity)]))
-    .digest('base64url');
+  const source = JSON.stringify([DOMAIN, partner.id, identityKey(partner.config.identity)]);
+  const known = fingerprints.get(partner.config);
+  if (known?.source === source) return known.fingerprint;
+  const fingerprint = createHash('sha256').update(source).digest('base64url');
+  fingerprints.set(partner.config, { source, fingerprint });
+  return fingerprint;
 }
 
 /** The authorizer context of an Allow for `partner`'s token, which expires at `exp` (seconds). */

@@ -3,13 +3,13 @@
  * (owner only); without it the caller's own account is used. All are `admin` for our policy:
  * they manage accounts.
  */
-import { strictObject } from 'zod';
+import { optional, strictObject } from '../config/zod';
 import { email, freeText, identifier } from './fields';
 import type { OperationDefinition } from './types';
 
 const accountSelector = strictObject({
-  id: identifier.optional(),
-  email: email.optional(),
+  id: optional(identifier),
+  email: optional(email),
 });
 
 /** The four Account operations. */
@@ -18,7 +18,7 @@ export const accountOperations: readonly OperationDefinition[] = [
     controller: 'account',
     operation: 'close',
     summary: 'Close an account, removing all its users, devices and dashboards; cannot be undone.',
-    request: strictObject({ id: identifier.optional() }),
+    request: strictObject({ id: optional(identifier) }),
     paged: false,
     response: 'none',
     // A repeat after a lost answer meets an already-closed account and fails.
@@ -73,9 +73,9 @@ export const accountOperations: readonly OperationDefinition[] = [
     operation: 'updateIdentity',
     summary: "Update an account's email and name.",
     request: strictObject({
-      id: identifier.optional(),
-      email: email.optional(),
-      name: freeText.optional(),
+      id: optional(identifier),
+      email: optional(email),
+      name: optional(freeText),
     }),
     paged: false,
     response: 'record',

@@ -2,7 +2,7 @@
  * Action operations (docs/ioto-api.md §3.2): automated actions belong to the cloud, not to an
  * account, so they are not account-addressed.
  */
-import { strictObject, enum as zodEnum } from 'zod';
+import { optional, refine, strictObject, enum as zodEnum } from '../config/zod';
 import { cloudId, freeText, identifier, jsonObject } from './fields';
 import type { OperationDefinition } from './types';
 
@@ -32,7 +32,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     controller: 'action',
     operation: 'find',
     summary: 'List the automated actions of a cloud, optionally of one type.',
-    request: strictObject({ cloudId, type: actionType.optional() }),
+    request: strictObject({ cloudId, type: optional(actionType) }),
     paged: true,
     response: 'list',
     record: 'Action',
@@ -46,7 +46,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     controller: 'action',
     operation: 'get',
     summary: 'Get an automated action.',
-    request: strictObject({ id: identifier.optional(), cloudId, type: actionType }),
+    request: strictObject({ id: optional(identifier), cloudId, type: actionType }),
     paged: false,
     response: 'record',
     record: 'Action',
@@ -62,13 +62,15 @@ export const actionOperations: readonly OperationDefinition[] = [
     summary: 'Invoke an automated action by id or name, with a context.',
     // Ioto uses `name` when there is no `id`; with neither there is nothing to invoke.
     request: strictObject({
-      id: identifier.optional(),
-      name: freeText.optional(),
-      context: jsonObject.optional(),
-    }).refine((body) => body.id !== undefined || body.name !== undefined, {
-      message: 'Either id or name is required',
-      path: ['id'],
-    }),
+      id: optional(identifier),
+      name: optional(freeText),
+      context: optional(jsonObject),
+    }).check(
+      refine((body) => body.id !== undefined || body.name !== undefined, {
+        message: 'Either id or name is required',
+        path: ['id'],
+      }),
+    ),
     paged: false,
     response: 'record',
     record: 'ActionInvocation',

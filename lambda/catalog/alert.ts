@@ -1,11 +1,11 @@
 /** Alert operations (docs/ioto-api.md §3.3). `accountId` lets an owner target another account. */
-import { boolean, strictObject } from 'zod';
+import { boolean, optional, strictObject } from '../config/zod';
 import { accountId, identifier } from './fields';
 import type { OperationDefinition } from './types';
 
 // The reference marks no field Req here, but these act on one alert: without `id` there is
 // nothing to get, remove or update, so we require it rather than forward a guess.
-const alertById = strictObject({ id: identifier, accountId: accountId.optional() });
+const alertById = strictObject({ id: identifier, accountId: optional(accountId) });
 
 /** The four Alert operations. */
 export const alertOperations: readonly OperationDefinition[] = [
@@ -13,7 +13,7 @@ export const alertOperations: readonly OperationDefinition[] = [
     controller: 'alert',
     operation: 'find',
     summary: 'List alerts.',
-    request: strictObject({ accountId: accountId.optional() }),
+    request: strictObject({ accountId: optional(accountId) }),
     paged: true,
     response: 'list',
     record: 'Alert',
@@ -56,8 +56,8 @@ export const alertOperations: readonly OperationDefinition[] = [
     summary: 'Mark an alert resolved or unresolved.',
     request: strictObject({
       id: identifier,
-      resolved: boolean().optional(),
-      accountId: accountId.optional(),
+      resolved: optional(boolean()),
+      accountId: optional(accountId),
     }),
     paged: false,
     response: 'record',

@@ -2,13 +2,18 @@
 import {
   array,
   boolean,
+  catchall,
+  extend,
   json,
   looseObject,
+  maxLength,
   number,
+  optional,
+  partial,
   strictObject,
   string,
   enum as zodEnum,
-} from 'zod';
+} from '../config/zod';
 import {
   accountId,
   count,
@@ -23,122 +28,128 @@ import type { OperationDefinition, OperationScope } from './types';
 
 /** Time-range override of a dashboard: every field is documented, so it is strict (§3.4). */
 const range = strictObject({
-  anchor: zodEnum(['absolute', 'relative']).optional(),
-  start: dateInput.optional(),
-  period: seconds.optional(),
-  refresh: seconds.optional(),
-  override: boolean().optional(),
-  timezone: freeText.optional(),
+  anchor: optional(zodEnum(['absolute', 'relative'])),
+  start: optional(dateInput),
+  period: optional(seconds),
+  refresh: optional(seconds),
+  override: optional(boolean()),
+  timezone: optional(freeText),
 });
 
 /**
  * CSS lists: the element type is not documented (§3.4). Ioto bounds no list; ours (200 entries,
  * 200 widgets, 50 actions) stop abuse and are far above what a dashboard editor writes.
  */
-const cssList = array(json()).max(200);
+const cssList = array(json()).check(maxLength(200));
 
 /**
  * Widget text. Unlike top-level strings it may be empty, and it is longer than free text: a
  * dashboard read with dashboard/get is written back on update, so blank captions, long `text`
  * and JSON `items` (§3.4) must survive the round trip.
  */
-const widgetText = string().max(4096);
+const widgetText = string().check(maxLength(4096));
 
 /**
  * A widget action (§3.4). Documented fields are typed; other JSON attributes pass because the
  * editions disagree on widget actions (§8: the older tree has a singular `action` object).
  */
-const widgetAction = looseObject({
-  type: widgetText.optional(),
-  target: widgetText.optional(),
-  conditions: array(json()).max(50).optional(),
-}).catchall(json());
+const widgetAction = catchall(
+  looseObject({
+    type: optional(widgetText),
+    target: optional(widgetText),
+    conditions: optional(array(json()).check(maxLength(50))),
+  }),
+  json(),
+);
 
 /**
  * A widget (§3.4). Documented fields are typed; other JSON attributes pass so that a dashboard
  * read from Ioto (or built by an older editor, §8) can be written back unchanged.
  */
-const widget = looseObject({
-  actions: array(widgetAction).max(50).optional(),
-  accept: widgetText.optional(),
-  anchor: jsonObject.optional(),
-  axes: jsonObject.optional(),
-  cloudId: identifier.optional(),
-  columns: array(json()).max(200).optional(),
-  css: cssList.optional(),
-  datetime: widgetText.optional(),
-  defaultValue: widgetText.optional(),
-  dimensions: jsonObject.optional(),
-  field: widgetText.optional(),
-  fields: array(json()).max(200).optional(),
-  fixed: boolean().optional(),
-  form: widgetText.optional(),
-  formField: widgetText.optional(),
-  footer: widgetText.optional(),
-  format: widgetText.optional(),
-  framed: boolean().optional(),
-  header: widgetText.optional(),
-  height: widgetText.optional(),
-  id: identifier.optional(),
-  icon: widgetText.optional(),
-  input: widgetText.optional(),
-  items: widgetText.optional(),
-  label: widgetText.optional(),
-  legend: jsonObject.optional(),
-  left: widgetText.optional(),
-  limit: count.optional(),
-  max: number().optional(),
-  min: number().optional(),
-  metric: widgetText.optional(),
-  model: widgetText.optional(),
-  multiple: boolean().optional(),
-  namespace: widgetText.optional(),
-  options: jsonObject.optional(),
-  pageSize: count.optional(),
-  pivot: widgetText.optional(),
-  placeholder: widgetText.optional(),
-  prefix: widgetText.optional(),
-  presentation: widgetText.optional(),
-  range: jsonObject.optional(),
-  region: widgetText.optional(),
-  rows: count.optional(),
-  show: widgetText.optional(),
-  statistic: statistic.optional(),
-  subtitle: widgetText.optional(),
-  suffix: widgetText.optional(),
-  text: widgetText.optional(),
-  ticks: count.optional(),
-  timezone: widgetText.optional(),
-  title: widgetText.optional(),
-  top: widgetText.optional(),
-  type: widgetText.optional(),
-  units: widgetText.optional(),
-  url: widgetText.optional(),
-  validate: widgetText.optional(),
-  width: widgetText.optional(),
-  z: number().optional(),
-}).catchall(json());
+const widget = catchall(
+  looseObject({
+    actions: optional(array(widgetAction).check(maxLength(50))),
+    accept: optional(widgetText),
+    anchor: optional(jsonObject),
+    axes: optional(jsonObject),
+    cloudId: optional(identifier),
+    columns: optional(array(json()).check(maxLength(200))),
+    css: optional(cssList),
+    datetime: optional(widgetText),
+    defaultValue: optional(widgetText),
+    dimensions: optional(jsonObject),
+    field: optional(widgetText),
+    fields: optional(array(json()).check(maxLength(200))),
+    fixed: optional(boolean()),
+    form: optional(widgetText),
+    formField: optional(widgetText),
+    footer: optional(widgetText),
+    format: optional(widgetText),
+    framed: optional(boolean()),
+    header: optional(widgetText),
+    height: optional(widgetText),
+    id: optional(identifier),
+    icon: optional(widgetText),
+    input: optional(widgetText),
+    items: optional(widgetText),
+    label: optional(widgetText),
+    legend: optional(jsonObject),
+    left: optional(widgetText),
+    limit: optional(count),
+    max: optional(number()),
+    min: optional(number()),
+    metric: optional(widgetText),
+    model: optional(widgetText),
+    multiple: optional(boolean()),
+    namespace: optional(widgetText),
+    options: optional(jsonObject),
+    pageSize: optional(count),
+    pivot: optional(widgetText),
+    placeholder: optional(widgetText),
+    prefix: optional(widgetText),
+    presentation: optional(widgetText),
+    range: optional(jsonObject),
+    region: optional(widgetText),
+    rows: optional(count),
+    show: optional(widgetText),
+    statistic: optional(statistic),
+    subtitle: optional(widgetText),
+    suffix: optional(widgetText),
+    text: optional(widgetText),
+    ticks: optional(count),
+    timezone: optional(widgetText),
+    title: optional(widgetText),
+    top: optional(widgetText),
+    type: optional(widgetText),
+    units: optional(widgetText),
+    url: optional(widgetText),
+    validate: optional(widgetText),
+    width: optional(widgetText),
+    z: optional(number()),
+  }),
+  json(),
+);
 
 /** The dashboard body of dashboard/create; `name` is required there (§3.4). */
 const dashboardCreate = strictObject({
-  css: cssList.optional(),
-  emulate: freeText.optional(),
-  fixed: boolean().optional(),
-  framed: boolean().optional(),
-  layout: freeText.optional(),
-  live: boolean().optional(),
+  css: optional(cssList),
+  emulate: optional(freeText),
+  fixed: optional(boolean()),
+  framed: optional(boolean()),
+  layout: optional(freeText),
+  live: optional(boolean()),
   name: freeText,
-  range: range.optional(),
-  refresh: seconds.optional(),
-  toolbar: boolean().optional(),
-  type: zodEnum(['page', 'dashboard']).optional(),
-  widgets: array(widget).max(200).optional(),
-  widgetCss: cssList.optional(),
-  accountId: accountId.optional(),
+  range: optional(range),
+  refresh: optional(seconds),
+  toolbar: optional(boolean()),
+  type: optional(zodEnum(['page', 'dashboard'])),
+  widgets: optional(array(widget).check(maxLength(200))),
+  widgetCss: optional(cssList),
+  accountId: optional(accountId),
 });
 
 /** dashboard/update takes the same fields, all optional, and requires `id` (§3.4). */
-const dashboardUpdate = dashboardCreate.partial().extend({ id: identifier });
+const dashboardUpdate = extend(partial(dashboardCreate), { id: identifier });
 
 /**
  * Widgets carry free attributes and free objects (their `dimensions` name the device a widget
@@ -172,7 +183,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     controller: 'dashboard',
     operation: 'find',
     summary: 'List dashboards.',
-    request: strictObject({ accountId: accountId.optional() }),
+    request: strictObject({ accountId: optional(accountId) }),
     // Ioto does not say whether this is paged (§3.4, §6); it lists no paging options, so it is
     // offered as a plain list.
     paged: false,
@@ -189,9 +200,9 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     operation: 'get',
     summary: 'Get a dashboard by id or name.',
     request: strictObject({
-      id: identifier.optional(),
-      name: freeText.optional(),
-      accountId: accountId.optional(),
+      id: optional(identifier),
+      name: optional(freeText),
+      accountId: optional(accountId),
     }),
     paged: false,
     response: 'record',
@@ -207,7 +218,7 @@ export const dashboardOperations: readonly OperationDefinition[] = [
     operation: 'remove',
     summary: 'Remove a dashboard.',
     // `id` is not marked Req (§3.4), but a remove without it names nothing.
-    request: strictObject({ id: identifier, accountId: accountId.optional() }),
+    request: strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'none',
     retrySafe: false,

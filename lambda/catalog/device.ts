@@ -2,12 +2,19 @@
  * Device operations (docs/ioto-api.md §3.5). Most act on one device named by `id` (the claim ID).
  * The device-role operations (getCreds, getSignedUrl, provision) hand out credentials.
  */
-import { strictObject, string, enum as zodEnum } from 'zod';
+import {
+  maxLength,
+  minLength,
+  optional,
+  strictObject,
+  string,
+  enum as zodEnum,
+} from '../config/zod';
 import { accountId, count, DEVICE_SIDE_SCOPE, deviceFileName, identifier } from './fields';
 import type { OperationDefinition } from './types';
 
 /** RFC 6838 caps type and subtype at 127 characters each. */
-const mimeType = string().min(1).max(255);
+const mimeType = string().check(minLength(1), maxLength(255));
 
 /** The seven Device operations. */
 export const deviceOperations: readonly OperationDefinition[] = [
@@ -15,7 +22,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'claim',
     summary: 'Claim a registered device into the device cloud by its claim ID.',
-    request: strictObject({ id: identifier, accountId: accountId.optional() }),
+    request: strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'Device',
@@ -39,9 +46,9 @@ export const deviceOperations: readonly OperationDefinition[] = [
     summary: 'List the devices of an account, optionally by id or product.',
     // `accountId` is required with a CloudAPI token (§3.5), which is how this proxy calls Ioto.
     request: strictObject({
-      id: identifier.optional(),
+      id: optional(identifier),
       accountId,
-      productId: identifier.optional(),
+      productId: optional(identifier),
     }),
     paged: true,
     response: 'list',
@@ -65,7 +72,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'get',
     summary: 'Get a device.',
-    request: strictObject({ id: identifier, accountId: accountId.optional() }),
+    request: strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'Device',
@@ -105,11 +112,11 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // picks; the file name must stay inside that device's files.
     request: strictObject({
       id: identifier,
-      command: zodEnum(['get', 'put', 'delete']).optional(),
-      filename: deviceFileName.optional(),
-      mimeType: mimeType.optional(),
-      size: count.optional(),
-      accountId: accountId.optional(),
+      command: optional(zodEnum(['get', 'put', 'delete'])),
+      filename: optional(deviceFileName),
+      mimeType: optional(mimeType),
+      size: optional(count),
+      accountId: optional(accountId),
     }),
     paged: false,
     response: 'string',
@@ -126,7 +133,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'provision',
     summary: 'Issue the MQTT certificate, private key and endpoint of a claimed device.',
-    request: strictObject({ id: identifier, accountId: accountId.optional() }),
+    request: strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'DeviceCertificates',
@@ -143,7 +150,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'release',
     summary: 'Release a device back to the Builder so that another cloud can claim it.',
-    request: strictObject({ id: identifier, accountId: accountId.optional() }),
+    request: strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'Device',

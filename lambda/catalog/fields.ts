@@ -4,18 +4,26 @@
  * are ours, chosen to stop abuse without rejecting plausible values.
  */
 import {
+  catchall,
   int,
   iso,
   json,
   looseObject,
+  maxLength,
+  minimum,
+  minLength,
   number,
+  pipe,
   record,
+  refine,
+  regex,
   string,
+  superRefine,
   union,
   unknown,
-  type ZodType,
+  type ZodMiniType,
   enum as zodEnum,
-} from 'zod';
+} from '../config/zod';
 import type { OperationScope } from './types';
 
 /**
@@ -36,7 +44,7 @@ export const DEVICE_SIDE_SCOPE: OperationScope = {
  * An Ioto id (account, user, device claim ID, action, alert, dashboard, cloud): opaque. Ioto
  * gives no length; its ids are ULIDs (26 characters) and claim IDs 10, so 128 is far above them.
  */
-export const identifier = string().min(1).max(128);
+export const identifier = string().check(minLength(1), maxLength(128));
 
 /**
  * The account an owner-level (CloudAPI) caller targets; honoured only for the owner role
@@ -54,7 +62,7 @@ export const cloudId = identifier;
  * Names, types, descriptions and other short free text. Ioto types these only `string`; an
  * empty one names nothing, and 1024 characters is our bound against abuse.
  */
-export const freeText = string().min(1).max(1024);
+export const freeText = string().check(minLength(1), maxLength(1024));
 
 /** Percent-decoding rounds before a still-encoded name is refused as evasive. */
 const MAX_DECODING_ROUNDS = 4;
@@ -94,23 +102,25 @@ const escapesTheFolder = (form: string): boolean =>
  * another tenant's file. Refused, in every form the name can take: `..` segments, a leading `/`
  * or `\`, any backslash and control characters.
  */
-export const deviceFileName = string()
-  .min(1)
-  .max(1024)
-  .refine((name) => fileNameForms(name)?.some(escapesTheFolder) === false, {
+export const deviceFileName = string().check(
+  minLength(1),
+  maxLength(1024),
+  refine((name) => fileNameForms(name)?.some(escapesTheFolder) === false, {
     message:
       "Expected a file name inside the device's folder: no '..' segment, leading '/', " +
       'backslash or control character, also not percent-encoded',
-  });
+  }),
+);
 
 /**
  * An email address. Deliberately permissive (one `@`, no blanks): Cognito is the authority on
  * what it accepts; 254 is the RFC 5321 path limit.
  */
-export const email = string()
-  .min(3)
-  .max(254)
-  .regex(/^[^\s@]+@[^\s@]+$/, 'Expected an email address');
+export const email = string().check(
+  minLength(3),
+  maxLength(254),
+  regex(/^[^\s@]+@[^\s@]+$/, 'Expected an email address'),
+);
 
 /** A JSON object with free keys (`context`, `preferences`, `dimensions`, ...). */
 export const jsonObject = record(string(), json());
@@ -119,13 +129,13 @@ export const jsonObject = record(string(), json());
  * A count or limit. Ioto types it `number`; a fraction or a negative counts nothing. zod 4
  * `int()` is a safe integer, so NaN and Infinity are rejected.
  */
-export const count = int().min(0);
+export const count = int().check(minimum(0));
 
 /**
  * A duration or rate in seconds. Ioto types it `number`; a negative span is none. zod 4
  * `number()` rejects NaN and Infinity.
  */
-export const seconds = number().min(0);
+export const seconds = number().check(minimum(0));
 
 /**
  * A `date` on input. Ioto does not say how dates are serialized (docs/ioto-api.md §10 item 9), so
@@ -138,7 +148,7 @@ export const dateInput = union([iso.datetime({ offset: true }), iso.date(), numb
  * `current` and widgets mention `p90`, so any short name is accepted (docs/ioto-api.md §10
  * item 10); 32 characters is ours, far above any of them.
  */
-export const statistic = string().min(1).max(32);
+export const statistic = string().check(minLength(1), maxLength(32));
 
 /** The roles a user can be given (docs/ioto-api.md §3.10). */
 export const userRole = zodEnum(['user', 'admin', 'owner']);
@@ -149,20 +159,22 @@ export const userRole = zodEnum(['user', 'admin', 'owner']);
  */
 const reservedKeys = ['__proto__', 'constructor', 'prototype'] as const;
 
-const withoutReservedKeys = unknown().superRefine((input, ctx) => {
-  if (typeof input !== 'object' || input === null) return;
-  for (const key of reservedKeys) {
-    if (Object.hasOwn(input, key)) {
-      ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not an allowed key` });
+const withoutReservedKeys = unknown().check(
+  superRefine((input, ctx) => {
+    if (typeof input !== 'object' || input === null) return;
+    for (const key of reservedKeys) {
+      if (Object.hasOwn(input, key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not an allowed key` });
+      }
     }
-  }
-});
+  }),
+);
 
 /**
  * A body with documented fields plus free attributes, where Ioto documents `*` (Generic items
  * §3.6, provision/update §3.8). The documented fields keep their types; every other value must
  * be JSON (no `undefined`, functions or non-finite numbers); reserved keys are rejected.
  */
-export function withFreeAttributes<const Shape extends Record<string, ZodType>>(shape: Shape) {
-  return withoutReservedKeys.pipe(looseObject(shape).catchall(json()));
+export function withFreeAttributes<const Shape extends Record<string, ZodMiniType>>(shape: Shape) {
+  return pipe(withoutReservedKeys, catchall(looseObject(shape), json()));
 }

@@ -2,15 +2,16 @@
  * Generic operations (docs/ioto-api.md §3.6): schema-agnostic CRUD on device-cloud items chosen by
  * `_type`. Other properties are item attributes or key filters, so they pass (as JSON values).
  */
-import { string } from 'zod';
+import { maxLength, minLength, optional, regex, string } from '../config/zod';
 import { accountId, deviceId, withFreeAttributes } from './fields';
 import type { OperationDefinition, OperationScope } from './types';
 
 /** A model name such as `Device` or `Store`: an identifier, as OneTable model names are. */
-const modelName = string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'Expected a model name');
+const modelName = string().check(
+  minLength(1),
+  maxLength(64),
+  regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'Expected a model name'),
+);
 
 /**
  * The body every Generic operation takes: `_type` (required), `deviceId` and the owner's target
@@ -18,8 +19,8 @@ const modelName = string()
  */
 const genericItem = withFreeAttributes({
   _type: modelName,
-  deviceId: deviceId.optional(),
-  accountId: accountId.optional(),
+  deviceId: optional(deviceId),
+  accountId: optional(accountId),
 });
 
 /**

@@ -2,7 +2,15 @@
  * Metric operations over HTTP (docs/ioto-api.md §3.7). `metric/get` and `metric/set` are MQTT-only
  * device calls (§5) and are deliberately absent.
  */
-import { array, boolean, number, strictObject } from 'zod';
+import {
+  array,
+  boolean,
+  maxLength,
+  minLength,
+  number,
+  optional,
+  strictObject,
+} from '../config/zod';
 import {
   accountId,
   cloudId,
@@ -21,19 +29,19 @@ import type { OperationDefinition } from './types';
  * Embedthis/Device" but kept a string: getMetricList exists to list other namespaces.
  */
 const metricRequest = strictObject({
-  accumulate: boolean().optional(),
-  cloudId: cloudId.optional(),
-  dimensions: jsonObject.optional(),
-  field: freeText.optional(),
-  limit: count.optional(),
-  metric: freeText.optional(),
-  model: freeText.optional(),
+  accumulate: optional(boolean()),
+  cloudId: optional(cloudId),
+  dimensions: optional(jsonObject),
+  field: optional(freeText),
+  limit: optional(count),
+  metric: optional(freeText),
+  model: optional(freeText),
   namespace: freeText,
-  period: seconds.optional(),
-  start: number().optional(),
+  period: optional(seconds),
+  start: optional(number()),
   // Req with default `avg` in the reference (§3.7): a call without it is valid for Ioto, whose
   // default then applies. The proxy adds no default of its own: it forwards what it validated.
-  statistic: statistic.optional(),
+  statistic: optional(statistic),
 });
 
 /** The three HTTP Metric operations. */
@@ -45,9 +53,9 @@ export const metricOperations: readonly OperationDefinition[] = [
     // `accountId` is not in the body table but the vendor sample get-metric.sh sends it (§3.7).
     request: strictObject({
       // Ioto gives no bound; 20 metrics a call is ours, to keep one request's work bounded.
-      items: array(metricRequest).min(1).max(20),
+      items: array(metricRequest).check(minLength(1), maxLength(20)),
       deviceId,
-      accountId: accountId.optional(),
+      accountId: optional(accountId),
     }),
     paged: true,
     response: 'list',
@@ -71,7 +79,7 @@ export const metricOperations: readonly OperationDefinition[] = [
     controller: 'metric',
     operation: 'getDeviceSchema',
     summary: 'Get the device schema of a cloud.',
-    request: strictObject({ cloudId: cloudId.optional() }),
+    request: strictObject({ cloudId: optional(cloudId) }),
     paged: false,
     response: 'record',
     record: 'DeviceSchema',
@@ -88,9 +96,9 @@ export const metricOperations: readonly OperationDefinition[] = [
     // The page lists paging query options, but the answer is one object of three lists (§3.7).
     request: strictObject({
       cloudId,
-      namespace: freeText.optional(),
-      metric: freeText.optional(),
-      model: freeText.optional(),
+      namespace: optional(freeText),
+      metric: optional(freeText),
+      model: optional(freeText),
     }),
     paged: false,
     response: 'record',

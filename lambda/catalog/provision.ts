@@ -3,7 +3,7 @@
  * They name the device by `id` and are not account-addressed in Ioto; `accountId` is the gateway's
  * own selector of the account the ownership check uses, never sent to Ioto.
  */
-import { boolean, strictObject } from 'zod';
+import { boolean, optional, strictObject } from '../config/zod';
 import { accountId, DEVICE_SIDE_SCOPE, freeText, identifier, withFreeAttributes } from './fields';
 import type { OperationDefinition } from './types';
 
@@ -13,7 +13,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
     controller: 'provision',
     operation: 'getCerts',
     summary: 'Issue the MQTT certificate, private key and endpoint of a device.',
-    request: strictObject({ id: identifier, accountId: accountId.optional() }),
+    request: strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'DeviceCertificates',
@@ -32,10 +32,10 @@ export const provisionOperations: readonly OperationDefinition[] = [
     // `product` is a Builder product token whose format is undocumented, hence free text.
     request: withFreeAttributes({
       id: identifier,
-      accountId: accountId.optional(),
+      accountId: optional(accountId),
       product: freeText,
       version: freeText,
-      test: boolean().optional(),
+      test: optional(boolean()),
     }),
     paged: false,
     response: 'record',
@@ -57,7 +57,7 @@ export const provisionOperations: readonly OperationDefinition[] = [
       id: identifier,
       update: freeText,
       success: boolean(),
-      accountId: accountId.optional(),
+      accountId: optional(accountId),
     }),
     paged: false,
     response: 'none',

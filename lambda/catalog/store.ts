@@ -2,7 +2,20 @@
  * Store operations, offered over REST by translation. Ioto's Store controller is MQTT-only; its
  * page says to use Generic with `_type: 'Store'` for REST access (docs/ioto-api.md §3.6, §3.9).
  */
-import { boolean, int, number, strictObject, string, union, enum as zodEnum } from 'zod';
+import {
+  boolean,
+  int,
+  maxLength,
+  minimum,
+  minLength,
+  number,
+  optional,
+  strictObject,
+  string,
+  superRefine,
+  union,
+  enum as zodEnum,
+} from '../config/zod';
 import { accountId, deviceId } from './fields';
 import type { OperationDefinition } from './types';
 
@@ -10,13 +23,13 @@ import type { OperationDefinition } from './types';
  * A store key. The reference gives it no length; 256 is ours, to stop abuse, far above the
  * vendor's keys (`counter` in apps/demo, `set-value` in samples/api/set-item.sh; §3.9).
  */
-const key = string().min(1).max(256);
+const key = string().check(minLength(1), maxLength(256));
 
 /**
  * A store value: Ioto documents number or string, and types "boolean" values too (§3.9). An
  * empty string is a value like any other. 1024 characters is our bound, not Ioto's.
  */
-const value = union([string().max(1024), number(), boolean()]);
+const value = union([string().check(maxLength(1024)), number(), boolean()]);
 
 /** The Store types: the reference's "number" and "string", and the agent's "boolean" (§3.9). */
 type StoreType = 'string' | 'number' | 'boolean';
@@ -53,7 +66,7 @@ const STORE_TYPE_RULES: Readonly<
 
 // The reference marks no Store field Req; without a key there is no item to name, and the agent
 // always sends one (`ioGet()`, `ioSet()`).
-const storeGet = strictObject({ deviceId, key, accountId: accountId.optional() });
+const storeGet = strictObject({ deviceId, key, accountId: optional(accountId) });
 
 /**
  * `type` tells Ioto how to read `value` back. When given, `value` must be a form the vendor
@@ -66,21 +79,23 @@ const storeSet = strictObject({
   key,
   value,
   // The agent never sends another type, and Ioto documents none.
-  type: zodEnum(['string', 'number', 'boolean']).optional(),
+  type: optional(zodEnum(['string', 'number', 'boolean'])),
   // Milliseconds since the epoch (§2.6, §3.9); a whole number, as `Date.getTime()` gives.
-  expires: int().min(0).optional(),
-  accountId: accountId.optional(),
-}).superRefine((body, ctx) => {
-  if (body.type === undefined) return;
-  const rule = STORE_TYPE_RULES[body.type];
-  if (!rule.fits(body.value)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['type'],
-      message: `type "${body.type}" takes ${rule.takes}`,
-    });
-  }
-});
+  expires: optional(int().check(minimum(0))),
+  accountId: optional(accountId),
+}).check(
+  superRefine((body, ctx) => {
+    if (body.type === undefined) return;
+    const rule = STORE_TYPE_RULES[body.type];
+    if (!rule.fits(body.value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['type'],
+        message: `type "${body.type}" takes ${rule.takes}`,
+      });
+    }
+  }),
+);
 
 /** store/get and store/set, translated to generic/get and generic/update. */
 export const storeOperations: readonly OperationDefinition[] = [

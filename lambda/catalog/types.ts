@@ -1,4 +1,4 @@
-import type { ZodType } from 'zod';
+import type { ZodMiniType } from '../config/zod';
 import type { RecordName } from './records';
 
 /**
@@ -129,7 +129,7 @@ export interface OperationDefinition {
    * the proxy adds to every paged operation. Unknown keys are rejected except where Ioto
    * documents free attributes (Generic items, provision/update device properties).
    */
-  readonly request: ZodType<Record<string, unknown>>;
+  readonly request: ZodMiniType<Record<string, unknown>>;
   /** Ioto answers with `{data, next, prev}` pages and accepts `limit`/`next`/`prev`. */
   readonly paged: boolean;
   readonly response: ResponseKind;

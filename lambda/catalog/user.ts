@@ -2,14 +2,14 @@
  * User operations (docs/ioto-api.md §3.10). All are `admin` for our policy: they manage users. An
  * owner can aim the account-bound ones at another account with `accountId` (§2.3).
  */
-import { boolean, strictObject } from 'zod';
+import { boolean, optional, strictObject } from '../config/zod';
 import { accountId, email, freeText, identifier, jsonObject, userRole } from './fields';
 import type { OperationDefinition } from './types';
 
 const userSelector = strictObject({
-  email: email.optional(),
-  id: identifier.optional(),
-  accountId: accountId.optional(),
+  email: optional(email),
+  id: optional(identifier),
+  accountId: optional(accountId),
 });
 
 /** The eight User operations. */
@@ -21,8 +21,8 @@ export const userOperations: readonly OperationDefinition[] = [
     request: strictObject({
       email,
       role: userRole,
-      sendInvite: boolean().optional(),
-      accountId: accountId.optional(),
+      sendInvite: optional(boolean()),
+      accountId: optional(accountId),
     }),
     paged: false,
     response: 'record',
@@ -82,9 +82,9 @@ export const userOperations: readonly OperationDefinition[] = [
     summary: 'Complete the login of a Cognito-authenticated user.',
     // Acts on the caller's own identity, never on a target account.
     request: strictObject({
-      invite: identifier.optional(),
-      register: boolean().optional(),
-      social: boolean().optional(),
+      invite: optional(identifier),
+      register: optional(boolean()),
+      social: optional(boolean()),
     }),
     paged: false,
     response: 'record',
@@ -117,12 +117,12 @@ export const userOperations: readonly OperationDefinition[] = [
     operation: 'update',
     summary: "Update a user's email, name and preferences.",
     request: strictObject({
-      email: email.optional(),
-      first: freeText.optional(),
-      id: identifier.optional(),
-      last: freeText.optional(),
-      preferences: jsonObject.optional(),
-      accountId: accountId.optional(),
+      email: optional(email),
+      first: optional(freeText),
+      id: optional(identifier),
+      last: optional(freeText),
+      preferences: optional(jsonObject),
+      accountId: optional(accountId),
     }),
     paged: false,
     response: 'record',
@@ -146,8 +146,8 @@ export const userOperations: readonly OperationDefinition[] = [
       // Not marked Req (§3.10), but a role change without a user or a role names nothing.
       id: identifier,
       role: userRole,
-      sendInvite: boolean().optional(),
-      accountId: accountId.optional(),
+      sendInvite: optional(boolean()),
+      accountId: optional(accountId),
     }),
     paged: false,
     response: 'record',

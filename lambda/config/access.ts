@@ -1,18 +1,29 @@
-import {
-  array,
-  boolean,
-  int,
-  number,
-  type output,
-  strictObject,
-  string,
-  union,
-  url,
-  enum as zodEnum,
-} from 'zod';
 import { hasAssumedScope, isWildcardGrantable } from '../catalog/grants';
 import { catalog, operationKey, withdrawnOperations } from '../catalog/index';
 import { describeIssues } from './issues';
+import {
+  _default,
+  array,
+  boolean,
+  int,
+  maximum,
+  maxLength,
+  minimum,
+  minLength,
+  number,
+  optional,
+  type output,
+  positive,
+  refine,
+  regex,
+  strictObject,
+  string,
+  superRefine,
+  trim,
+  union,
+  url,
+  enum as zodEnum,
+} from './zod';
 
 /**
  * Who may call ioto-bff, and what each partner may do: the one schema of the access
@@ -28,19 +39,21 @@ const WITHDRAWN: ReadonlyMap<string, string | undefined> = new Map(
 );
 
 /** `controller/operation` exactly as in the catalog, or `controller/*`. */
-const grant = string().superRefine((value, ctx) => {
-  const [controller = '', operation] = value.split('/');
-  const withdrawn = WITHDRAWN.get(value);
-  if (withdrawn !== undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not offered: ${withdrawn}` });
-    return;
-  }
-  const known =
-    operation === '*'
-      ? CONTROLLERS.has(controller)
-      : OPERATION_KEYS.has(value as `${string}/${string}`);
-  if (!known) ctx.addIssue({ code: 'custom', message: `unknown operation "${value}"` });
-});
+const grant = string().check(
+  superRefine((value, ctx) => {
+    const [controller = '', operation] = value.split('/');
+    const withdrawn = WITHDRAWN.get(value);
+    if (withdrawn !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not offered: ${withdrawn}` });
+      return;
+    }
+    const known =
+      operation === '*'
+        ? CONTROLLERS.has(controller)
+        : OPERATION_KEYS.has(value as `${string}/${string}`);
+    if (!known) ctx.addIssue({ code: 'custom', message: `unknown operation "${value}"` });
+  }),
+);
 
 /** The operations whose account scoping Ioto does not document, by key. */
 const ASSUMED_SCOPE_KEYS: ReadonlySet<string> = new Set(
@@ -48,82 +61,93 @@ const ASSUMED_SCOPE_KEYS: ReadonlySet<string> = new Set(
 );
 
 /** Ids as Ioto spells them; compared exactly, never trimmed or case-folded. */
-const ioToId = string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be an Ioto id (letters, digits, . _ : -)');
+const ioToId = string().check(
+  minLength(1),
+  maxLength(128),
+  regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be an Ioto id (letters, digits, . _ : -)'),
+);
 
 /**
  * An automated action's name, exactly as Ioto knows it (docs/ioto-api.md §3.2). Names are compared
  * exactly; there are no wildcards, so `*` is refused rather than silently taken literally.
  */
-const actionName = string()
-  .min(1)
-  .max(1024)
-  .refine((name) => !name.includes('*'), 'must be an exact action name (no wildcards)');
+const actionName = string().check(
+  minLength(1),
+  maxLength(1024),
+  refine((name) => !name.includes('*'), 'must be an exact action name (no wildcards)'),
+);
 
 /** The operations that run automated actions: granted by exact name only, plus `actions`. */
 const ACTION_OPERATIONS = catalog.filter((op) => op.scope.action !== undefined);
 
 /** How a partner's access token is recognised: its issuer plus `client_id` or `sub`. */
 export const partnerIdentitySchema = union([
-  strictObject({ issuer: string().min(1), clientId: string().min(1).max(256) }),
-  strictObject({ issuer: string().min(1), subject: string().min(1).max(256) }),
+  strictObject({
+    issuer: string().check(minLength(1)),
+    clientId: string().check(minLength(1), maxLength(256)),
+  }),
+  strictObject({
+    issuer: string().check(minLength(1)),
+    subject: string().check(minLength(1), maxLength(256)),
+  }),
 ]);
 
 /** API Gateway usage-plan settings for the partner (consumed by the infrastructure). */
 const throttle = strictObject({
-  rateLimit: number().positive().max(10_000),
-  burstLimit: int().min(1).max(5_000),
+  rateLimit: number().check(positive(), maximum(10_000)),
+  burstLimit: int().check(minimum(1), maximum(5_000)),
 });
 const quota = strictObject({
-  limit: int().min(1),
+  limit: int().check(minimum(1)),
   period: zodEnum(['DAY', 'WEEK', 'MONTH']),
 });
 
 export const partnerSchema = strictObject({
   /** Stable id: appears in logs, page-token bindings and usage plans. */
-  id: string()
-    .min(2)
-    .max(63)
-    .regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
-  description: string().max(256).optional(),
+  id: string().check(
+    minLength(2),
+    maxLength(63),
+    regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
+  ),
+  description: optional(string().check(maxLength(256))),
   /**
    * Operations it may call. Deny by default. A `controller/*` wildcard grants only the
    * controller's scopable read and write operations: credential and admin operations, and those
    * that cannot be scoped to an account (see the README), need their exact name.
    */
-  operations: array(grant).max(200),
+  operations: array(grant).check(maxLength(200)),
   /** The Ioto accounts it may act on. */
-  accounts: array(ioToId).min(1).max(50),
+  accounts: array(ioToId).check(minLength(1), maxLength(50)),
   /**
    * The automated actions it may run with action/invoke, by exact name. Required exactly when
    * action/invoke is granted (see {@link partnerGrantIssues}).
    */
-  actions: array(actionName).min(1).max(100).optional(),
+  actions: optional(array(actionName).check(minLength(1), maxLength(100))),
   /**
    * The operations whose account scoping the proxy assumes (the README lists them and the
    * risk) that this partner is granted anyway, by exact name: the operator's acknowledgement.
    * Each must be in `operations` (see {@link partnerGrantIssues}).
    */
-  acceptAssumedScope: array(grant).max(100).optional(),
+  acceptAssumedScope: optional(array(grant).check(maxLength(100))),
   /** Optional limit to some devices, by exact id or id prefix. */
-  devices: strictObject({
-    ids: array(ioToId).max(1000).optional(),
-    prefixes: array(ioToId).max(100).optional(),
-  })
-    .refine((d) => (d.ids?.length ?? 0) + (d.prefixes?.length ?? 0) > 0, {
-      message: 'list at least one device id or prefix, or leave devices out',
-    })
-    .optional(),
-  readOnly: boolean().default(false),
+  devices: optional(
+    strictObject({
+      ids: optional(array(ioToId).check(maxLength(1000))),
+      prefixes: optional(array(ioToId).check(maxLength(100))),
+    }).check(
+      refine((d) => (d.ids?.length ?? 0) + (d.prefixes?.length ?? 0) > 0, {
+        message: 'list at least one device id or prefix, or leave devices out',
+      }),
+    ),
+  ),
+  readOnly: _default(boolean(), false),
   /**
    * When true, every operation that changes the device cloud must carry an `Idempotency-Key`
    * header (400 `idempotency_key_required` otherwise).
    */
-  requireIdempotencyKey: boolean().default(false),
-  throttle: throttle.optional(),
-  quota: quota.optional(),
+  requireIdempotencyKey: _default(boolean(), false),
+  throttle: optional(throttle),
+  quota: optional(quota),
   identity: partnerIdentitySchema,
 });
 
@@ -176,60 +200,67 @@ export function requiresAudience(issuer: string): boolean {
 /** An issuer of partner access tokens: the stack's Cognito user pool or an external OIDC one. */
 export const issuerSchema = strictObject({
   /** The exact `iss` claim. */
-  issuer: string().min(1),
+  issuer: string().check(minLength(1)),
   /** Where its signing keys are; defaults to `{issuer}/.well-known/jwks.json`. */
-  jwksUri: url({ protocol: /^https?$/ }).optional(),
+  jwksUri: optional(url({ protocol: /^https?$/ })),
   /**
    * Required `aud` value(s) (one must match). Required for every issuer but Cognito (whose
    * access tokens carry none), unless `audienceWaiver` says why not: without it, a token the
    * issuer minted for another API that happens to carry the scope would pass.
    */
-  audience: array(string().min(1)).min(1).optional(),
+  audience: optional(array(string().check(minLength(1))).check(minLength(1))),
   /**
    * The operator's explicit acceptance of an issuer that puts no `aud` in its access tokens,
    * with the reason (kept with the configuration for the next reviewer).
    */
-  audienceWaiver: strictObject({ reason: string().trim().min(20).max(500) }).optional(),
+  audienceWaiver: optional(
+    strictObject({ reason: string().check(trim(), minLength(20), maxLength(500)) }),
+  ),
   /** Seconds between reads of its JWKS (see {@link JWKS_REFRESH_SECONDS}). */
-  jwksRefreshSeconds: int().min(JWKS_REFRESH_SECONDS.min).max(JWKS_REFRESH_SECONDS.max).optional(),
+  jwksRefreshSeconds: optional(
+    int().check(minimum(JWKS_REFRESH_SECONDS.min), maximum(JWKS_REFRESH_SECONDS.max)),
+  ),
   /** The longest `exp - iat` accepted (see {@link MAX_TOKEN_LIFETIME_SECONDS}). */
-  maxTokenLifetimeSeconds: int()
-    .min(MAX_TOKEN_LIFETIME_SECONDS.min)
-    .max(MAX_TOKEN_LIFETIME_SECONDS.max)
-    .optional(),
+  maxTokenLifetimeSeconds: optional(
+    int().check(minimum(MAX_TOKEN_LIFETIME_SECONDS.min), maximum(MAX_TOKEN_LIFETIME_SECONDS.max)),
+  ),
   /** How far in the future `iat` may lie (see {@link CLOCK_SKEW_SECONDS}). */
-  clockSkewSeconds: int().min(CLOCK_SKEW_SECONDS.min).max(CLOCK_SKEW_SECONDS.max).optional(),
+  clockSkewSeconds: optional(
+    int().check(minimum(CLOCK_SKEW_SECONDS.min), maximum(CLOCK_SKEW_SECONDS.max)),
+  ),
   /**
    * When true, the token's header must say `typ: at+jwt` (RFC 9068 §2.1, §4), for issuers that
    * type their access tokens so: their ID and logout tokens, signed with the same keys, are
    * then refused by type. Default false: Cognito's access tokens have no `typ`, and many
    * issuers write `JWT` (see `acceptedTokenType` in the authorizer).
    */
-  requireTyp: boolean().optional(),
-}).superRefine((issuer, ctx) => {
-  const needsAudience = requiresAudience(issuer.issuer);
-  if (needsAudience && issuer.audience === undefined && issuer.audienceWaiver === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['audience'],
-      message:
-        'is required for an issuer other than Cognito (the API identifier its access tokens carry in aud), or give audienceWaiver with the reason',
-    });
-  }
-  if (issuer.audienceWaiver !== undefined && issuer.audience !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['audienceWaiver'],
-      message: 'cannot go with audience: give one or the other',
-    });
-  } else if (issuer.audienceWaiver !== undefined && !needsAudience) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['audienceWaiver'],
-      message: 'waives nothing: this issuer needs no audience',
-    });
-  }
-});
+  requireTyp: optional(boolean()),
+}).check(
+  superRefine((issuer, ctx) => {
+    const needsAudience = requiresAudience(issuer.issuer);
+    if (needsAudience && issuer.audience === undefined && issuer.audienceWaiver === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audience'],
+        message:
+          'is required for an issuer other than Cognito (the API identifier its access tokens carry in aud), or give audienceWaiver with the reason',
+      });
+    }
+    if (issuer.audienceWaiver !== undefined && issuer.audience !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audienceWaiver'],
+        message: 'cannot go with audience: give one or the other',
+      });
+    } else if (issuer.audienceWaiver !== undefined && !needsAudience) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audienceWaiver'],
+        message: 'waives nothing: this issuer needs no audience',
+      });
+    }
+  }),
+);
 
 /** An issuer of the access configuration. */
 export type IssuerConfig = output<typeof issuerSchema>;
@@ -334,55 +365,59 @@ export const accessConfigSchema = strictObject({
    * The OAuth scope an access token must carry to call the gateway, so that ID tokens and tokens
    * minted for other APIs are refused.
    */
-  scope: string().min(1).max(256).regex(/^\S+$/, 'must be one scope token'),
-  issuers: array(issuerSchema).min(1).max(10),
-  partners: array(partnerSchema).max(1_000),
+  scope: string().check(minLength(1), maxLength(256), regex(/^\S+$/, 'must be one scope token')),
+  issuers: array(issuerSchema).check(minLength(1), maxLength(10)),
+  partners: array(partnerSchema).check(maxLength(1_000)),
   /**
    * What the API key values of this deployment's usage plans start with (see
    * {@link usageIdentifierKey}): unique per stack, since API Gateway treats equal key values in
    * one account and region as the same key.
    */
-  usageKeyPrefix: string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9-]{7,62}$/, 'must be 8 to 63 letters, digits and dashes')
-    .optional(),
-}).superRefine((config, ctx) => {
-  const ids = new Set<string>();
-  const identities = new Set<string>();
-  const issuers = new Set(config.issuers.map((i) => i.issuer));
-  config.partners.forEach((partner, index) => {
-    for (const issue of partnerGrantIssues(partner)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['partners', index, ...issue.path],
-        message: issue.message,
-      });
-    }
-    if (ids.has(partner.id)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['partners', index, 'id'],
-        message: `duplicate partner id "${partner.id}"`,
-      });
-    }
-    ids.add(partner.id);
-    const who = identityKey(partner.identity);
-    if (identities.has(who)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['partners', index, 'identity'],
-        message: 'another partner has the same identity',
-      });
-    }
-    identities.add(who);
-    if (!issuers.has(partner.identity.issuer)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['partners', index, 'identity', 'issuer'],
-        message: 'is not one of the configured issuers',
-      });
-    }
-  });
-});
+  usageKeyPrefix: optional(
+    string().check(
+      regex(/^[A-Za-z0-9][A-Za-z0-9-]{7,62}$/, 'must be 8 to 63 letters, digits and dashes'),
+    ),
+  ),
+}).check(
+  superRefine((config, ctx) => {
+    const ids = new Set<string>();
+    const identities = new Set<string>();
+    const issuers = new Set(config.issuers.map((i) => i.issuer));
+    config.partners.forEach((partner, index) => {
+      for (const issue of partnerGrantIssues(partner)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['partners', index, ...issue.path],
+          message: issue.message,
+        });
+      }
+      if (ids.has(partner.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['partners', index, 'id'],
+          message: `duplicate partner id "${partner.id}"`,
+        });
+      }
+      ids.add(partner.id);
+      const who = identityKey(partner.identity);
+      if (identities.has(who)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['partners', index, 'identity'],
+          message: 'another partner has the same identity',
+        });
+      }
+      identities.add(who);
+      if (!issuers.has(partner.identity.issuer)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['partners', index, 'identity', 'issuer'],
+          message: 'is not one of the configured issuers',
+        });
+      }
+    });
+  }),
+);
 
 export type AccessConfig = output<typeof accessConfigSchema>;
 export type PartnerConfig = output<typeof partnerSchema>;

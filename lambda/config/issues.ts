@@ -1,4 +1,4 @@
-import type { ZodError } from 'zod';
+import type { core } from './zod';
 
 /** `partners[1].operations[0]`: the field path of a zod issue as a reader writes it. */
 const fieldPath = (path: readonly PropertyKey[]): string =>
@@ -17,6 +17,6 @@ const fieldPath = (path: readonly PropertyKey[]): string =>
  * `partners[1].operations[0]: unknown operation "device/remove"; limits.pageLimitMax: ...`.
  * zod's messages describe the expected value, never echo the given one.
  */
-export function describeIssues(error: ZodError): string {
+export function describeIssues(error: core.$ZodError): string {
   return error.issues.map((i) => `${fieldPath(i.path) || '(root)'}: ${i.message}`).join('; ');
 }

@@ -1,11 +1,12 @@
-import { url } from 'zod';
+import { refine, url } from './zod';
 
 /**
  * The `Origin` to send Ioto (the domain of the device app, docs/ioto-api.md §2.2): an https
  * origin exactly, scheme, host and optional port, no path. Shared by the functions' environment
  * (`IOTO_ORIGIN`) and the deployment configuration (`ioto.origin`).
  */
-export const iotoOrigin = url({ protocol: /^https$/ }).refine(
-  (text) => new URL(text).origin === text,
-  { message: 'must be an https origin: https://host[:port], with no path or trailing slash' },
+export const iotoOrigin = url({ protocol: /^https$/ }).check(
+  refine((text) => new URL(text).origin === text, {
+    message: 'must be an https origin: https://host[:port], with no path or trailing slash',
+  }),
 );

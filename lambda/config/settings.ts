@@ -1,4 +1,4 @@
-import { int, type RefinementCtx, string } from 'zod';
+import { _default, type core, int, maximum, minimum, pipe, regex, string, transform } from './zod';
 
 /**
  * Every tunable limit of the proxy, defined once: its name in the deployment configuration
@@ -107,7 +107,7 @@ export const DEADLINE_MARGIN_MS = 1_000;
 /** The rules between limits; `name` maps a limit to how the caller calls it in messages. */
 function checkLimits(
   limits: ProxyLimits,
-  ctx: RefinementCtx,
+  ctx: core.$RefinementCtx,
   name: (limit: ProxyLimitName) => string,
 ): void {
   if (limits.pageLimitDefault > limits.pageLimitMax) {
@@ -120,7 +120,8 @@ function checkLimits(
 }
 
 /** A whole number within bounds, or its default when left out. */
-const configInteger = (spec: LimitSpec) => int().min(spec.min).max(spec.max).default(spec.default);
+const configInteger = (spec: LimitSpec) =>
+  _default(int().check(minimum(spec.min), maximum(spec.max)), spec.default);
 
 /**
  * The limits as the deployment configuration writes them: numbers under their camelCase names,
@@ -132,7 +133,7 @@ export const proxyLimitsShape = Object.fromEntries(
 ) as { readonly [K in ProxyLimitName]: ReturnType<typeof configInteger> };
 
 /** The rules between limits, for a schema built on {@link proxyLimitsShape}. */
-export const checkProxyLimits = (limits: ProxyLimits, ctx: RefinementCtx): void =>
+export const checkProxyLimits = (limits: ProxyLimits, ctx: core.$RefinementCtx): void =>
   checkLimits(limits, ctx, (limit) => limit);
 
 /**
@@ -144,11 +145,13 @@ export const deadlineFits = (upstreamTimeoutMs: number, functionTimeoutSeconds: 
 
 /** An environment variable holding a whole number within bounds, or its default when unset. */
 const envInteger = (spec: LimitSpec) =>
-  string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .default(String(spec.default))
-    .transform(Number)
-    .pipe(int().min(spec.min).max(spec.max));
+  pipe(
+    pipe(
+      _default(string().check(regex(/^\d+$/, 'must be a whole number')), String(spec.default)),
+      transform(Number),
+    ),
+    int().check(minimum(spec.min), maximum(spec.max)),
+  );
 
 /**
  * The limits as environment variables: a zod shape to spread into an environment schema (each
@@ -163,8 +166,10 @@ export const proxyLimitVariablesShape = Object.fromEntries(
 export type ProxyLimitVariables = { readonly [K in ProxyLimitVariable]: number };
 
 /** The rules between limits, for an environment schema built on the variables shape. */
-export const checkLimitVariables = (variables: ProxyLimitVariables, ctx: RefinementCtx): void =>
-  checkLimits(fromEnvironment(variables), ctx, (limit) => PROXY_LIMITS[limit].env);
+export const checkLimitVariables = (
+  variables: ProxyLimitVariables,
+  ctx: core.$RefinementCtx,
+): void => checkLimits(fromEnvironment(variables), ctx, (limit) => PROXY_LIMITS[limit].env);
 
 /** The environment variables that carry `limits` to a function (all of them, as text). */
 export function toEnvironment(limits: ProxyLimits): Record<ProxyLimitVariable, string> {

@@ -1,11 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problems/to-problem';
 import { correlateRequest, requestIdHeaders, requestIdOf } from '../proxy/request-id';
+import type { XRayTracer } from '../tracing/xray-tracer';
 import { createDocsCore, type DocsDependencies } from './docs-core';
 import { buildOpenApiDocument } from './openapi-document';
 import { loadRedocAssets, type RedocFile } from './redoc-assets';
@@ -45,7 +44,12 @@ export type DocsHandler = (
 
 export interface DocsHandlerDependencies extends DocsDependencies {
   readonly logger: Logger;
-  readonly tracer: Tracer;
+  /**
+   * Records each invocation in X-Ray, around the whole chain.
+   *
+   * @default none: nothing is traced (the local gateway, tests)
+   */
+  readonly tracer?: XRayTracer;
 }
 
 /** Headers of the docs function's problems: never cached, unlike its documents. */
@@ -82,13 +86,13 @@ function docsProblems(logger: Logger): MiddlewareObj<APIGatewayProxyEvent, APIGa
 }
 
 /**
- * The docs function's middy chain: tracer, logger, the request id as correlation id, then the
+ * The docs function's middy chain, inside the tracer: logger, the request id as correlation id, then the
  * problem middleware last. Shared by the deployed handler and the local gateway.
  */
 export function createDocsHandler(deps: DocsHandlerDependencies): DocsHandler {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>(createDocsCore(deps))
-    .use(captureLambdaHandler(deps.tracer, { captureResponse: false }))
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(createDocsCore(deps))
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(correlateRequest(deps.logger))
     .use(docsProblems(deps.logger));
+  return deps.tracer === undefined ? handler : deps.tracer.traceHandler(handler);
 }

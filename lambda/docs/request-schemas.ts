@@ -3,9 +3,10 @@
  * converted, with the paging fields of paged operations, and the account selector the gateway
  * sets (catalog `scope.account`) optional, since the proxy fills it in before validating.
  */
-import { toJSONSchema } from 'zod';
+
 import { operationKey } from '../catalog/index';
 import type { BodyPath, OperationDefinition } from '../catalog/types';
+import { toJSONSchema } from '../config/zod';
 import type { JsonObject, JsonValue, SchemaObject } from './openapi-types';
 import type { SchemaRegistry } from './schema-registry';
 

@@ -6,7 +6,7 @@
  * `components/schemas` under a stable name, identical definitions share one entry, and every
  * pointer is rewritten to it.
  */
-import { json, object, toJSONSchema } from 'zod';
+import { json, object, toJSONSchema } from '../config/zod';
 import type { JsonObject, JsonValue, SchemaObject } from './openapi-types';
 
 const LOCAL_DEF = /^#\/\$defs\/(.+)$/;

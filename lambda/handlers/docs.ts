@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { docsEnvSchema, readEnv } from '../config/env';
+import { docsEnvSchema, readEnv, readTracingEnv } from '../config/env';
 import { createDocsHandler, docsDependencies } from '../docs/docs-handler';
+import { XRayTracer } from '../tracing/xray-tracer';
 
 /**
  * Composition root of the deployed docs function: reads its environment once, builds the
@@ -24,5 +24,5 @@ export const handler = createDocsHandler({
     (file) => readFileSync(join(__dirname, file), 'utf8'),
   ),
   logger: new Logger(),
-  tracer: new Tracer(),
+  tracer: new XRayTracer(readTracingEnv()),
 });

@@ -1,17 +1,17 @@
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AppConfigProvider } from '@aws-lambda-powertools/parameters/appconfig';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { appConfigAccess } from '../config/access-source';
-import { awsProxyEnvSchema, readEnv } from '../config/env';
+import { awsProxyEnvSchema, readEnv, readTracingEnv } from '../config/env';
 import { loadPageTokenSealer } from '../paging/page-token-key-source';
 import { createProxyHandler } from '../proxy/create-proxy-handler';
 import { buildProxyDependencies, proxySettingsOf } from '../proxy/proxy-dependencies';
+import { XRayTracer } from '../tracing/xray-tracer';
+import { nodeTransport } from '../upstream/http-transport';
 import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
 
 /**
@@ -20,7 +20,8 @@ import { secretsManagerTokenSource } from '../upstream/secrets-token-source';
  * the middy handler.
  */
 const env = readEnv(awsProxyEnvSchema);
-const tracer = new Tracer();
+// X-Ray: the invocation, each AWS SDK call and each Ioto call (lambda/tracing/xray-tracer.ts).
+const tracer = new XRayTracer(readTracingEnv());
 /**
  * AWS calls the proxy makes before it can answer: bounded, so a hung connection to Secrets
  * Manager or AppConfig surfaces as a 503 while the function still has time, not as a Lambda
@@ -29,8 +30,32 @@ const tracer = new Tracer();
 const AWS_CALL_TIMEOUTS = { requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } };
 
 const secrets = new SecretsProvider({
-  awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient(AWS_CALL_TIMEOUTS)),
+  awsSdkV3Client: tracer.instrumentAwsClient(new SecretsManagerClient(AWS_CALL_TIMEOUTS)),
 });
+
+/**
+ * The DynamoDB store of idempotency records, loaded on the first write with an Idempotency-Key:
+ * most invocations never need the DynamoDB client, whose load would lengthen every cold start
+ * (`npm run bench`). One load, shared; a failed one is tried again by the next write.
+ */
+let idempotencyStore: Promise<BasePersistenceLayer> | undefined;
+const loadIdempotencyStore = (): Promise<BasePersistenceLayer> => {
+  idempotencyStore ??= Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-lambda-powertools/idempotency/dynamodb'),
+  ]).then(
+    ([{ DynamoDBClient }, { DynamoDBPersistenceLayer }]) =>
+      new DynamoDBPersistenceLayer({
+        tableName: env.IDEMPOTENCY_TABLE_NAME,
+        awsSdkV3Client: tracer.instrumentAwsClient(new DynamoDBClient(AWS_CALL_TIMEOUTS)),
+      }),
+    (error: unknown) => {
+      idempotencyStore = undefined;
+      throw error;
+    },
+  );
+  return idempotencyStore;
+};
 
 export const handler = createProxyHandler({
   ...buildProxyDependencies(proxySettingsOf(env), {
@@ -45,16 +70,14 @@ export const handler = createProxyHandler({
       loadPageTokenSealer(secrets, env.PAGE_TOKEN_SECRET_ID, {
         ttlSeconds: env.PAGE_TOKEN_TTL_SECONDS,
       }),
+    transport: tracer.traceTransport(nodeTransport),
     logger: new Logger(),
-    idempotencyStore: new DynamoDBPersistenceLayer({
-      tableName: env.IDEMPOTENCY_TABLE_NAME,
-      awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient(AWS_CALL_TIMEOUTS)),
-    }),
+    idempotencyStore: loadIdempotencyStore,
     access: appConfigAccess(
       new AppConfigProvider({
         application: env.ACCESS_CONFIG_APPLICATION,
         environment: env.ACCESS_CONFIG_ENVIRONMENT,
-        awsSdkV3Client: tracer.captureAWSv3Client(new AppConfigDataClient(AWS_CALL_TIMEOUTS)),
+        awsSdkV3Client: tracer.instrumentAwsClient(new AppConfigDataClient(AWS_CALL_TIMEOUTS)),
       }),
       env.ACCESS_CONFIG_PROFILE,
     ),

@@ -1,17 +1,21 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { auditTrail } from '../audit/audit-trail';
+import type { XRayTracer } from '../tracing/xray-tracer';
 import { problemResponses } from './problem-responses';
 import { createProxyCore, type ProxyDependencies } from './proxy-core';
 import { correlateRequest } from './request-id';
 
 export interface ProxyHandlerDependencies extends ProxyDependencies {
-  readonly tracer: Tracer;
+  /**
+   * Records each invocation in X-Ray, around the whole chain.
+   *
+   * @default none: nothing is traced (the local gateway, tests)
+   */
+  readonly tracer?: XRayTracer;
   readonly metrics: Metrics;
 }
 
@@ -22,7 +26,7 @@ export type ProxyHandler = (
 ) => Promise<APIGatewayProxyResult>;
 
 /**
- * The proxy's middy chain: tracer, logger, metrics, the request id as the logger's correlation
+ * The proxy's middy chain, inside the tracer: logger, metrics, the request id as the logger's correlation
  * id, the audit trail, then the problem middleware last, so its `onError` runs first (and the
  * audit line, written after it, knows the final status). Body parsing is not a
  * middleware: the core parses after routing, so an unknown route is 404 before any media-type
@@ -31,11 +35,11 @@ export type ProxyHandler = (
  * Shared by the deployed handler and the local gateway.
  */
 export function createProxyHandler(deps: ProxyHandlerDependencies): ProxyHandler {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>(createProxyCore(deps))
-    .use(captureLambdaHandler(deps.tracer, { captureResponse: false }))
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(createProxyCore(deps))
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics))
     .use(correlateRequest(deps.logger))
     .use(auditTrail(deps.logger))
     .use(problemResponses({ logger: deps.logger, metrics: deps.metrics }));
+  return deps.tracer === undefined ? handler : deps.tracer.traceHandler(handler);
 }

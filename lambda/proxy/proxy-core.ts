@@ -143,11 +143,8 @@ export function createProxyCore(deps: ProxyDependencies) {
         .catch((error: unknown) => {
           throw deps.policy.conceal(call, error);
         });
-      deps.logger.info('forwarded', {
-        partnerId: call.partner.id,
-        operation: key,
-        upstreamStatus: reply.status,
-        attempts: reply.attempts,
+      noteAudit(event, {
+        upstreamAttempts: reply.attempts,
         tokenRefreshed: reply.tokenRefreshed,
         upstreamMs: Date.now() - started,
       });

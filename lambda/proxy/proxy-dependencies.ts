@@ -64,8 +64,11 @@ export interface ProxyWiring {
   readonly access: AccessSource;
   /** @default Node's HTTP client */
   readonly transport?: Transport;
-  /** Where idempotency records live: DynamoDB when deployed, memory locally. */
-  readonly idempotencyStore: BasePersistenceLayer;
+  /**
+   * Where idempotency records live: DynamoDB when deployed (loaded on the first write that
+   * needs it), memory locally.
+   */
+  readonly idempotencyStore: BasePersistenceLayer | (() => Promise<BasePersistenceLayer>);
 }
 
 /** Builds the proxy's dependencies from settings; the sources of secrets are the caller's. */

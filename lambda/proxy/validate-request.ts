@@ -1,5 +1,16 @@
-import { number, strictObject, string, type ZodError } from 'zod';
 import type { OperationDefinition } from '../catalog/types';
+import {
+  type core,
+  int,
+  maximum,
+  maxLength,
+  minimum,
+  minLength,
+  number,
+  optional,
+  strictObject,
+  string,
+} from '../config/zod';
 import { type FieldProblem, ValidationError } from '../problems/problem-error';
 
 /** Page-size bounds of the partner contract (configurable; see the README). */
@@ -22,7 +33,7 @@ const MAX_REPORTED_PROBLEMS = 20;
 const pointer = (path: readonly PropertyKey[]): string =>
   path.map((part) => `/${String(part).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
-const toFieldProblems = (error: ZodError): FieldProblem[] =>
+const toFieldProblems = (error: core.$ZodError): FieldProblem[] =>
   error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ path: pointer([...issue.path, key]), message: 'Unknown field' }))
@@ -39,8 +50,8 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  */
 export function createRequestValidator(limits: PagingLimits) {
   const pagingSchema = strictObject({
-    limit: number().int().min(1).max(limits.maxLimit).optional(),
-    pageToken: string().min(1).max(4096).optional(),
+    limit: optional(number().check(int(), minimum(1), maximum(limits.maxLimit))),
+    pageToken: optional(string().check(minLength(1), maxLength(4096))),
   });
 
   return (definition: OperationDefinition, body: unknown): ValidatedRequest => {

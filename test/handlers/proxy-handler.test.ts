@@ -348,7 +348,6 @@ describe('the deployed proxy handler', () => {
         line.clientRequestId,
       ]),
     ).toEqual([
-      ['forwarded', requestId, 'tester', 'partner-trace-0001'],
       ['audit', requestId, 'tester', 'partner-trace-0001'],
       ['request refused', otherId, 'tester', 'other-trace-02'],
       ['audit', otherId, 'tester', 'other-trace-02'],

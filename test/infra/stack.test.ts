@@ -225,9 +225,6 @@ describe('the functions', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
-      Environment: {
-        Variables: expect.objectContaining({ POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' }),
-      },
     });
   });
 

@@ -303,11 +303,15 @@ describe('errors', () => {
   });
 
   it('answers internal, with no detail about the failure, when the proxy has a bug', async () => {
-    // A dependency that fails in an unplanned way: the logger throws after the Ioto call.
+    // A dependency that fails in an unplanned way: the logger throws once, after the Ioto call,
+    // when the audit line of the answered call is written.
     class BrokenLogger extends Logger {
+      #broken = true;
       override info(message: string, ...rest: unknown[]): void {
-        if (message === 'forwarded')
+        if (message === 'audit' && this.#broken) {
+          this.#broken = false;
           throw new TypeError("Cannot read properties of undefined (reading 'secret')");
+        }
         super.info(message, ...(rest as []));
       }
     }

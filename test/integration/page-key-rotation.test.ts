@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import {
   DeleteSecretCommand,
   GetRandomPasswordCommand,
@@ -146,7 +145,6 @@ function instance(pageKeyId: string) {
       access: staticAccess(fullAccessConfig(ACCOUNT)),
       idempotencyStore: new InMemoryPersistenceLayer(),
     }),
-    tracer: new Tracer({ enabled: false }),
     metrics: new Metrics({ namespace: 'IotoBff/test', serviceName: 'page-key-rotation' }),
   });
 

@@ -118,10 +118,21 @@ describe('module boundaries', () => {
   });
 
   it('keeps the catalog free of runtime dependencies other than zod', () => {
-    const external = sourceFiles('lambda/catalog')
-      .flatMap(importsOf)
-      .filter((s) => !s.startsWith('.'));
-    expect([...new Set(external)]).toEqual(['zod']);
+    const outside = sourceFiles('lambda/catalog')
+      .flatMap((file) => importsOf(file).map((s) => (s.startsWith('.') ? resolveFrom(file, s) : s)))
+      .filter((path) => !within(path, 'lambda/catalog'));
+    expect([...new Set(outside)]).toEqual(['lambda/config/zod']);
+  });
+
+  it('lets lambda/ import zod only through lambda/config/zod.ts, which loads zod/mini', () => {
+    // zod classic weighs about 95 KiB in every bundle; zod/mini only what a function uses.
+    const direct = sourceFiles('lambda').filter((file) =>
+      importsOf(file).some((s) => s === 'zod' || s.startsWith('zod/')),
+    );
+    expect(direct).toEqual(['lambda/config/zod.ts']);
+    expect(new Set(importsOf('lambda/config/zod.ts'))).toEqual(
+      new Set(['zod/locales', 'zod/mini']),
+    );
   });
 });
 
