@@ -5,20 +5,21 @@
  */
 import { optional, strictObject } from '../config/zod';
 import { email, freeText, identifier } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDeclaration } from './types';
 
-const accountSelector = strictObject({
-  id: optional(identifier),
-  email: optional(email),
-});
+const accountSelector = () =>
+  strictObject({
+    id: optional(identifier),
+    email: optional(email),
+  });
 
 /** The four Account operations. */
-export const accountOperations: readonly OperationDefinition[] = [
+export const accountOperations: readonly OperationDeclaration[] = [
   {
     controller: 'account',
     operation: 'close',
     summary: 'Close an account, removing all its users, devices and dashboards; cannot be undone.',
-    request: strictObject({ id: optional(identifier) }),
+    request: () => strictObject({ id: optional(identifier) }),
     paged: false,
     response: 'none',
     // A repeat after a lost answer meets an already-closed account and fails.
@@ -72,11 +73,12 @@ export const accountOperations: readonly OperationDefinition[] = [
     controller: 'account',
     operation: 'updateIdentity',
     summary: "Update an account's email and name.",
-    request: strictObject({
-      id: optional(identifier),
-      email: optional(email),
-      name: optional(freeText),
-    }),
+    request: () =>
+      strictObject({
+        id: optional(identifier),
+        email: optional(email),
+        name: optional(freeText),
+      }),
     paged: false,
     response: 'record',
     record: 'Account',

@@ -4,7 +4,7 @@
  */
 import { optional, refine, strictObject, enum as zodEnum } from '../config/zod';
 import { cloudId, freeText, identifier, jsonObject } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDeclaration } from './types';
 
 /**
  * The documented action types (docs/ioto-api.md §3.2). Ioto types `type` as a string but lists
@@ -27,12 +27,12 @@ const actionType = zodEnum([
 ]);
 
 /** The three Action operations. */
-export const actionOperations: readonly OperationDefinition[] = [
+export const actionOperations: readonly OperationDeclaration[] = [
   {
     controller: 'action',
     operation: 'find',
     summary: 'List the automated actions of a cloud, optionally of one type.',
-    request: strictObject({ cloudId, type: optional(actionType) }),
+    request: () => strictObject({ cloudId, type: optional(actionType) }),
     paged: true,
     response: 'list',
     record: 'Action',
@@ -46,7 +46,7 @@ export const actionOperations: readonly OperationDefinition[] = [
     controller: 'action',
     operation: 'get',
     summary: 'Get an automated action.',
-    request: strictObject({ id: optional(identifier), cloudId, type: actionType }),
+    request: () => strictObject({ id: optional(identifier), cloudId, type: actionType }),
     paged: false,
     response: 'record',
     record: 'Action',
@@ -61,16 +61,17 @@ export const actionOperations: readonly OperationDefinition[] = [
     operation: 'invoke',
     summary: 'Invoke an automated action by id or name, with a context.',
     // Ioto uses `name` when there is no `id`; with neither there is nothing to invoke.
-    request: strictObject({
-      id: optional(identifier),
-      name: optional(freeText),
-      context: optional(jsonObject),
-    }).check(
-      refine((body) => body.id !== undefined || body.name !== undefined, {
-        message: 'Either id or name is required',
-        path: ['id'],
-      }),
-    ),
+    request: () =>
+      strictObject({
+        id: optional(identifier),
+        name: optional(freeText),
+        context: optional(jsonObject),
+      }).check(
+        refine((body) => body.id !== undefined || body.name !== undefined, {
+          message: 'Either id or name is required',
+          path: ['id'],
+        }),
+      ),
     paged: false,
     response: 'record',
     record: 'ActionInvocation',

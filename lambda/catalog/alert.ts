@@ -1,19 +1,19 @@
 /** Alert operations (docs/ioto-api.md §3.3). `accountId` lets an owner target another account. */
 import { boolean, optional, strictObject } from '../config/zod';
 import { accountId, identifier } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDeclaration } from './types';
 
 // The reference marks no field Req here, but these act on one alert: without `id` there is
 // nothing to get, remove or update, so we require it rather than forward a guess.
-const alertById = strictObject({ id: identifier, accountId: optional(accountId) });
+const alertById = () => strictObject({ id: identifier, accountId: optional(accountId) });
 
 /** The four Alert operations. */
-export const alertOperations: readonly OperationDefinition[] = [
+export const alertOperations: readonly OperationDeclaration[] = [
   {
     controller: 'alert',
     operation: 'find',
     summary: 'List alerts.',
-    request: strictObject({ accountId: optional(accountId) }),
+    request: () => strictObject({ accountId: optional(accountId) }),
     paged: true,
     response: 'list',
     record: 'Alert',
@@ -54,11 +54,12 @@ export const alertOperations: readonly OperationDefinition[] = [
     controller: 'alert',
     operation: 'update',
     summary: 'Mark an alert resolved or unresolved.',
-    request: strictObject({
-      id: identifier,
-      resolved: optional(boolean()),
-      accountId: optional(accountId),
-    }),
+    request: () =>
+      strictObject({
+        id: identifier,
+        resolved: optional(boolean()),
+        accountId: optional(accountId),
+      }),
     paged: false,
     response: 'record',
     record: 'Alert',

@@ -11,18 +11,18 @@ import {
   enum as zodEnum,
 } from '../config/zod';
 import { accountId, count, DEVICE_SIDE_SCOPE, deviceFileName, identifier } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDeclaration } from './types';
 
 /** RFC 6838 caps type and subtype at 127 characters each. */
 const mimeType = string().check(minLength(1), maxLength(255));
 
 /** The seven Device operations. */
-export const deviceOperations: readonly OperationDefinition[] = [
+export const deviceOperations: readonly OperationDeclaration[] = [
   {
     controller: 'device',
     operation: 'claim',
     summary: 'Claim a registered device into the device cloud by its claim ID.',
-    request: strictObject({ id: identifier, accountId: optional(accountId) }),
+    request: () => strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'Device',
@@ -45,11 +45,12 @@ export const deviceOperations: readonly OperationDefinition[] = [
     operation: 'find',
     summary: 'List the devices of an account, optionally by id or product.',
     // `accountId` is required with a CloudAPI token (§3.5), which is how this proxy calls Ioto.
-    request: strictObject({
-      id: optional(identifier),
-      accountId,
-      productId: optional(identifier),
-    }),
+    request: () =>
+      strictObject({
+        id: optional(identifier),
+        accountId,
+        productId: optional(identifier),
+      }),
     paged: true,
     response: 'list',
     record: 'Device',
@@ -72,7 +73,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'get',
     summary: 'Get a device.',
-    request: strictObject({ id: identifier, accountId: optional(accountId) }),
+    request: () => strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'Device',
@@ -92,7 +93,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'getCreds',
     summary: 'Get temporary AWS IAM credentials for a device in a dedicated cloud.',
-    request: strictObject({}),
+    request: () => strictObject({}),
     paged: false,
     response: 'record',
     record: 'DeviceCredentials',
@@ -110,14 +111,15 @@ export const deviceOperations: readonly OperationDefinition[] = [
     // `id` is not marked Req (§3.5): a device caller's token names the device. With the
     // CloudAPI token nothing else does, so a call without it would sign a URL for whatever Ioto
     // picks; the file name must stay inside that device's files.
-    request: strictObject({
-      id: identifier,
-      command: optional(zodEnum(['get', 'put', 'delete'])),
-      filename: optional(deviceFileName),
-      mimeType: optional(mimeType),
-      size: optional(count),
-      accountId: optional(accountId),
-    }),
+    request: () =>
+      strictObject({
+        id: identifier,
+        command: optional(zodEnum(['get', 'put', 'delete'])),
+        filename: optional(deviceFileName),
+        mimeType: optional(mimeType),
+        size: optional(count),
+        accountId: optional(accountId),
+      }),
     paged: false,
     response: 'string',
     record: 'SignedUrl',
@@ -133,7 +135,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'provision',
     summary: 'Issue the MQTT certificate, private key and endpoint of a claimed device.',
-    request: strictObject({ id: identifier, accountId: optional(accountId) }),
+    request: () => strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'DeviceCertificates',
@@ -150,7 +152,7 @@ export const deviceOperations: readonly OperationDefinition[] = [
     controller: 'device',
     operation: 'release',
     summary: 'Release a device back to the Builder so that another cloud can claim it.',
-    request: strictObject({ id: identifier, accountId: optional(accountId) }),
+    request: () => strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'Device',

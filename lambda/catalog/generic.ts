@@ -4,7 +4,7 @@
  */
 import { maxLength, minLength, optional, regex, string } from '../config/zod';
 import { accountId, deviceId, withFreeAttributes } from './fields';
-import type { OperationDefinition, OperationScope } from './types';
+import type { OperationDeclaration, OperationScope } from './types';
 
 /** A model name such as `Device` or `Store`: an identifier, as OneTable model names are. */
 const modelName = string().check(
@@ -17,11 +17,12 @@ const modelName = string().check(
  * The body every Generic operation takes: `_type` (required), `deviceId` and the owner's target
  * `accountId` (the docs' examples send it, §3.6) typed, everything else free.
  */
-const genericItem = withFreeAttributes({
-  _type: modelName,
-  deviceId: optional(deviceId),
-  accountId: optional(accountId),
-});
+const genericItem = () =>
+  withFreeAttributes({
+    _type: modelName,
+    deviceId: optional(deviceId),
+    accountId: optional(accountId),
+  });
 
 /**
  * The whole body is free-form: besides the typed `accountId` and `deviceId`, any attribute may
@@ -34,7 +35,7 @@ const GENERIC_SCOPE: OperationScope = {
 };
 
 /** The five Generic operations. */
-export const genericOperations: readonly OperationDefinition[] = [
+export const genericOperations: readonly OperationDeclaration[] = [
   {
     controller: 'generic',
     operation: 'create',

@@ -14,7 +14,13 @@ import { genericOperations } from './generic';
 import { metricOperations } from './metric';
 import { provisionOperations } from './provision';
 import { storeOperations } from './store';
-import type { BodyPath, OperationDefinition, OperationKey, OperationScope } from './types';
+import type {
+  BodyPath,
+  OperationDeclaration,
+  OperationDefinition,
+  OperationKey,
+  OperationScope,
+} from './types';
 import { userOperations } from './user';
 
 export type {
@@ -60,9 +66,13 @@ const freezeScope = (scope: OperationScope): OperationScope =>
     ...(scope.freeForm && { freeForm: freezePaths(scope.freeForm) }),
   });
 
-/** Freezes an entry and the objects it holds (the zod schema itself is left alone). */
-const freezeEntry = (op: OperationDefinition): OperationDefinition =>
-  Object.freeze({
+/**
+ * A frozen entry, down to the objects it holds, whose request schema is built on first read and
+ * then kept (the zod schema itself is left alone).
+ */
+const freezeEntry = ({ request, ...op }: OperationDeclaration): OperationDefinition => {
+  let schema: OperationDefinition['request'] | undefined;
+  const entry = {
     ...op,
     scope: freezeScope(op.scope),
     ...(op.upstream && {
@@ -71,7 +81,16 @@ const freezeEntry = (op: OperationDefinition): OperationDefinition =>
         ...(op.upstream.query && { query: Object.freeze({ ...op.upstream.query }) }),
       }),
     }),
+  };
+  Object.defineProperty(entry, 'request', {
+    enumerable: true,
+    get: () => {
+      schema ??= request();
+      return schema;
+    },
   });
+  return Object.freeze(entry as typeof entry & Pick<OperationDefinition, 'request'>);
+};
 
 /** Every Ioto operation of the catalog, ordered by controller then operation, frozen. */
 const everyOperation: readonly OperationDefinition[] = Object.freeze(

@@ -5,15 +5,15 @@
  */
 import { boolean, optional, strictObject } from '../config/zod';
 import { accountId, DEVICE_SIDE_SCOPE, freeText, identifier, withFreeAttributes } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDeclaration } from './types';
 
 /** The three Provision operations. */
-export const provisionOperations: readonly OperationDefinition[] = [
+export const provisionOperations: readonly OperationDeclaration[] = [
   {
     controller: 'provision',
     operation: 'getCerts',
     summary: 'Issue the MQTT certificate, private key and endpoint of a device.',
-    request: strictObject({ id: identifier, accountId: optional(accountId) }),
+    request: () => strictObject({ id: identifier, accountId: optional(accountId) }),
     paged: false,
     response: 'record',
     record: 'DeviceCertificates',
@@ -30,13 +30,14 @@ export const provisionOperations: readonly OperationDefinition[] = [
     summary: 'Check whether a software update is available for a device.',
     // `*`: the agent sends its whole device.json5 block besides the documented fields (§3.8).
     // `product` is a Builder product token whose format is undocumented, hence free text.
-    request: withFreeAttributes({
-      id: identifier,
-      accountId: optional(accountId),
-      product: freeText,
-      version: freeText,
-      test: optional(boolean()),
-    }),
+    request: () =>
+      withFreeAttributes({
+        id: identifier,
+        accountId: optional(accountId),
+        product: freeText,
+        version: freeText,
+        test: optional(boolean()),
+      }),
     paged: false,
     response: 'record',
     record: 'SoftwareUpdate',
@@ -53,12 +54,13 @@ export const provisionOperations: readonly OperationDefinition[] = [
     operation: 'updateReport',
     summary: 'Report the outcome of a software update.',
     // `update` is documented as "update status"; it is presumably the update ID (§3.8).
-    request: strictObject({
-      id: identifier,
-      update: freeText,
-      success: boolean(),
-      accountId: optional(accountId),
-    }),
+    request: () =>
+      strictObject({
+        id: identifier,
+        update: freeText,
+        success: boolean(),
+        accountId: optional(accountId),
+      }),
     paged: false,
     response: 'none',
     // Each call records a report: a repeat records the same outcome twice.

@@ -17,7 +17,7 @@ import {
   enum as zodEnum,
 } from '../config/zod';
 import { accountId, deviceId } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDeclaration } from './types';
 
 /**
  * A store key. The reference gives it no length; 256 is ours, to stop abuse, far above the
@@ -66,7 +66,7 @@ const STORE_TYPE_RULES: Readonly<
 
 // The reference marks no Store field Req; without a key there is no item to name, and the agent
 // always sends one (`ioGet()`, `ioSet()`).
-const storeGet = strictObject({ deviceId, key, accountId: optional(accountId) });
+const storeGet = () => strictObject({ deviceId, key, accountId: optional(accountId) });
 
 /**
  * `type` tells Ioto how to read `value` back. When given, `value` must be a form the vendor
@@ -74,31 +74,32 @@ const storeGet = strictObject({ deviceId, key, accountId: optional(accountId) })
  * type of `value`, which always fits. `key` and `value` are required, unlike in the reference:
  * without them there is nothing to set, and the agent always sends both.
  */
-const storeSet = strictObject({
-  deviceId,
-  key,
-  value,
-  // The agent never sends another type, and Ioto documents none.
-  type: optional(zodEnum(['string', 'number', 'boolean'])),
-  // Milliseconds since the epoch (§2.6, §3.9); a whole number, as `Date.getTime()` gives.
-  expires: optional(int().check(minimum(0))),
-  accountId: optional(accountId),
-}).check(
-  superRefine((body, ctx) => {
-    if (body.type === undefined) return;
-    const rule = STORE_TYPE_RULES[body.type];
-    if (!rule.fits(body.value)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['type'],
-        message: `type "${body.type}" takes ${rule.takes}`,
-      });
-    }
-  }),
-);
+const storeSet = () =>
+  strictObject({
+    deviceId,
+    key,
+    value,
+    // The agent never sends another type, and Ioto documents none.
+    type: optional(zodEnum(['string', 'number', 'boolean'])),
+    // Milliseconds since the epoch (§2.6, §3.9); a whole number, as `Date.getTime()` gives.
+    expires: optional(int().check(minimum(0))),
+    accountId: optional(accountId),
+  }).check(
+    superRefine((body, ctx) => {
+      if (body.type === undefined) return;
+      const rule = STORE_TYPE_RULES[body.type];
+      if (!rule.fits(body.value)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['type'],
+          message: `type "${body.type}" takes ${rule.takes}`,
+        });
+      }
+    }),
+  );
 
 /** store/get and store/set, translated to generic/get and generic/update. */
-export const storeOperations: readonly OperationDefinition[] = [
+export const storeOperations: readonly OperationDeclaration[] = [
   {
     controller: 'store',
     operation: 'get',

@@ -4,26 +4,28 @@
  */
 import { boolean, optional, strictObject } from '../config/zod';
 import { accountId, email, freeText, identifier, jsonObject, userRole } from './fields';
-import type { OperationDefinition } from './types';
+import type { OperationDeclaration } from './types';
 
-const userSelector = strictObject({
-  email: optional(email),
-  id: optional(identifier),
-  accountId: optional(accountId),
-});
+const userSelector = () =>
+  strictObject({
+    email: optional(email),
+    id: optional(identifier),
+    accountId: optional(accountId),
+  });
 
 /** The eight User operations. */
-export const userOperations: readonly OperationDefinition[] = [
+export const userOperations: readonly OperationDeclaration[] = [
   {
     controller: 'user',
     operation: 'create',
     summary: 'Create a user and optionally email an invite.',
-    request: strictObject({
-      email,
-      role: userRole,
-      sendInvite: optional(boolean()),
-      accountId: optional(accountId),
-    }),
+    request: () =>
+      strictObject({
+        email,
+        role: userRole,
+        sendInvite: optional(boolean()),
+        accountId: optional(accountId),
+      }),
     paged: false,
     response: 'record',
     record: 'User',
@@ -66,7 +68,7 @@ export const userOperations: readonly OperationDefinition[] = [
     operation: 'getRoles',
     summary: 'Get the roles defined for users.',
     // No body; the roles are not documented as belonging to an account.
-    request: strictObject({}),
+    request: () => strictObject({}),
     paged: false,
     response: 'record',
     record: 'UserRoles',
@@ -81,11 +83,12 @@ export const userOperations: readonly OperationDefinition[] = [
     operation: 'login',
     summary: 'Complete the login of a Cognito-authenticated user.',
     // Acts on the caller's own identity, never on a target account.
-    request: strictObject({
-      invite: optional(identifier),
-      register: optional(boolean()),
-      social: optional(boolean()),
-    }),
+    request: () =>
+      strictObject({
+        invite: optional(identifier),
+        register: optional(boolean()),
+        social: optional(boolean()),
+      }),
     paged: false,
     response: 'record',
     // May accept an invite or register the user, which a repeat would do again or fail on.
@@ -116,14 +119,15 @@ export const userOperations: readonly OperationDefinition[] = [
     controller: 'user',
     operation: 'update',
     summary: "Update a user's email, name and preferences.",
-    request: strictObject({
-      email: optional(email),
-      first: optional(freeText),
-      id: optional(identifier),
-      last: optional(freeText),
-      preferences: optional(jsonObject),
-      accountId: optional(accountId),
-    }),
+    request: () =>
+      strictObject({
+        email: optional(email),
+        first: optional(freeText),
+        id: optional(identifier),
+        last: optional(freeText),
+        preferences: optional(jsonObject),
+        accountId: optional(accountId),
+      }),
     paged: false,
     response: 'record',
     record: 'User',
@@ -142,13 +146,14 @@ export const userOperations: readonly OperationDefinition[] = [
     controller: 'user',
     operation: 'updateRole',
     summary: "Change a user's role, optionally emailing an invite.",
-    request: strictObject({
-      // Not marked Req (§3.10), but a role change without a user or a role names nothing.
-      id: identifier,
-      role: userRole,
-      sendInvite: optional(boolean()),
-      accountId: optional(accountId),
-    }),
+    request: () =>
+      strictObject({
+        // Not marked Req (§3.10), but a role change without a user or a role names nothing.
+        id: identifier,
+        role: userRole,
+        sendInvite: optional(boolean()),
+        accountId: optional(accountId),
+      }),
     paged: false,
     response: 'record',
     record: 'User',

@@ -98,14 +98,19 @@ export function createProxyCore(deps: ProxyDependencies) {
     // and the audience binds it to the partner's identity, not only its id: a page token of a
     // partner whose client id was swapped, or of an earlier partner with the same id, is not
     // the current one's.
-    const binding = {
-      operation: key,
-      requestHash: hashRequestFields(fields),
-      audience: identityFingerprint(call.partner),
-    };
+    // Only paged operations have page tokens to open or seal.
+    const binding = definition.paged
+      ? {
+          operation: key,
+          requestHash: hashRequestFields(fields),
+          audience: identityFingerprint(call.partner),
+        }
+      : undefined;
     const sealer = definition.paged ? await deps.sealer() : undefined;
     const position =
-      request.pageToken === undefined ? undefined : sealer?.open(request.pageToken, binding);
+      request.pageToken === undefined || binding === undefined
+        ? undefined
+        : sealer?.open(request.pageToken, binding);
     // One deadline for every Ioto call of this request (ownership checks, the call, its retry):
     // the configured budget, or what the function has left before Lambda stops it, less a
     // margin to answer, whichever comes first. An exhausted budget is a 504, on time.
@@ -156,7 +161,7 @@ export function createProxyCore(deps: ProxyDependencies) {
       const normalized = normalizeReply(definition.response, definition.paged, reply);
       const data = deps.policy.filter(call, normalized.data);
       const seal = (cursor: UpstreamCursor | undefined, direction: 'next' | 'prev') =>
-        cursor === undefined || sealer === undefined
+        cursor === undefined || sealer === undefined || binding === undefined
           ? null
           : sealer.seal({ ...binding, cursor, direction });
       const payload = definition.paged

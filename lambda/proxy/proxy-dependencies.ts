@@ -4,10 +4,11 @@ import { PartnerDirectory } from '../auth/partner-directory';
 import { ScopedPartnerPolicy } from '../auth/scoped-partner-policy';
 import type { AccessSource } from '../config/access-source';
 import { fromEnvironment, type ProxyLimits, type ProxyLimitVariables } from '../config/settings';
-import { createIdempotentWrites } from '../idempotency/idempotent-writes';
+import type { IdempotentWrites, IdempotentWritesOptions } from '../idempotency/idempotent-writes';
 import type { PageTokenSealer } from '../paging/page-token-sealer';
 import {
   AccessConfigUnavailableError,
+  IdempotencyUnavailableError,
   PageTokenUnavailableError,
   ProblemError,
 } from '../problems/problem-error';
@@ -128,7 +129,7 @@ export function buildProxyDependencies(
       ioto: async (call) => readCatalogReply(call, await client.call(call)).data,
       logger: wiring.logger,
     }),
-    idempotentWrites: createIdempotentWrites({
+    idempotentWrites: loadIdempotentWritesOnce({
       persistence: wiring.idempotencyStore,
       windowSeconds: limits.idempotencyWindowSeconds,
       logger: wiring.logger,
@@ -136,6 +137,27 @@ export function buildProxyDependencies(
     maxBodyBytes: limits.maxBodyBytes,
     upstreamDeadlineMs: limits.upstreamTimeoutMs,
     logger: wiring.logger,
+  };
+}
+
+/**
+ * Idempotent writes, with Powertools Idempotency (and the JMESPath engine it brings) loaded on
+ * the first write that carries an Idempotency-Key: reads and writes without one, most calls,
+ * never evaluate that code, and no cold start pays for it (`npm run bench`). The bundle keeps
+ * it; esbuild defers a module reached only through `import()` until it is imported. A failed
+ * load is forgotten and answered as the store's failure, 503 `idempotency_unavailable`.
+ */
+function loadIdempotentWritesOnce(options: IdempotentWritesOptions): IdempotentWrites {
+  let loaded: Promise<IdempotentWrites> | undefined;
+  return async (write, forward) => {
+    loaded ??= import('../idempotency/idempotent-writes').then(
+      ({ createIdempotentWrites }) => createIdempotentWrites(options),
+      (error: unknown) => {
+        loaded = undefined;
+        throw new IdempotencyUnavailableError({ cause: error });
+      },
+    );
+    return (await loaded)(write, forward);
   };
 }
 

@@ -179,15 +179,16 @@ export class IotoClient {
     const status = response.status;
     call.onAnswer?.(status);
     const contentType = response.header('content-type') ?? '';
-    // The status, and never the body, explains a failure in the log (through the cause).
-    const answered = new Error(`Ioto answered ${status}`);
+    // The status, and never the body, explains a failure in the log (through the cause). Made
+    // only on a failure: an Error captures a stack, which a successful call must not pay for.
+    const answered = () => new Error(`Ioto answered ${status}`);
     if (status === 401 || status === 403) {
       response.discard();
       return { status, contentType: '', text: '' };
     }
     if (status >= 500) {
       response.discard();
-      throw new RetryableFailure(answered.message);
+      throw new RetryableFailure(`Ioto answered ${status}`);
     }
     if (status === 429 || status === 400 || status === 409 || status === 422) {
       const text = await this.#read(response, ERROR_BODY_BYTES).catch(() => '');
@@ -199,7 +200,7 @@ export class IotoClient {
         throw new UpstreamThrottledError({
           headers: { 'retry-after': String(delay ?? 1) },
           ...(message !== undefined && { detail: `Ioto asks to wait: ${message}` }),
-          cause: answered,
+          cause: answered(),
         });
       }
       // An operation that reports its failures as `{error}` (an automated action that failed):
@@ -207,21 +208,21 @@ export class IotoClient {
       if (errorInBody && /\bjson\b/i.test(contentType) && message !== undefined) {
         throw new UpstreamFailedError({
           detail: `Ioto reports that the operation failed: ${message}`,
-          cause: answered,
+          cause: answered(),
         });
       }
       // The request was refused as it stands (bad input, a conflict with the data, a rule of
       // Ioto's): the partner's to fix, so a 400 with Ioto's message when it has one.
       throw new UpstreamRejectedError({
         ...(message !== undefined && { detail: `Ioto rejected the request: ${message}` }),
-        cause: answered,
+        cause: answered(),
       });
     }
     if (status < 200 || status >= 300) {
       // 3xx (redirects are never followed), 404, 405 and other 4xx Ioto does not document: the
       // configured endpoint or Ioto is wrong, not the partner's request.
       response.discard();
-      throw new UpstreamError({ cause: answered });
+      throw new UpstreamError({ cause: answered() });
     }
     const text = await this.#read(response, this.#options.maxResponseBytes);
     // An answer that quotes the gateway's own credential is never passed on, in any form.

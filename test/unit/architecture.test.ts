@@ -19,9 +19,16 @@ const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const importsOf = (file: string): string[] =>
   [...read(file).matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1] ?? '');
 
-/** Specifiers of runtime imports only (type-only imports are erased by the compiler). */
-const runtimeImportsOf = (file: string): string[] =>
-  [...read(file).matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1] ?? '');
+/**
+ * Specifiers of runtime imports only (type-only imports are erased by the compiler), static or
+ * dynamic (`import('...')`, which loads a module on first use).
+ */
+const runtimeImportsOf = (file: string): string[] => [
+  ...[...read(file).matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map(
+    (m) => m[1] ?? '',
+  ),
+  ...[...read(file).matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? ''),
+];
 
 /** The repository path (without extension) a relative specifier of `file` resolves to. */
 const resolveFrom = (file: string, specifier: string): string =>
