@@ -14,18 +14,19 @@
  * 5. latency percentiles, throughput and memory of the local gateway over the simulator.
  * Loops are bounded; everything listens on 127.0.0.1 and stops by itself.
  */
-import { execFileSync, fork } from 'node:child_process';
+import { execFile, execFileSync, fork } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { readEnv } from '../../lambda/config/env';
 import { SEED } from '../ioto-simulator';
 import { localGatewayEnvSchema } from '../local-gateway/env';
 import { startLocalGateway } from '../local-gateway/start-local-gateway';
 import { mintPartnerToken } from '../local-issuer';
 import { benchPartners } from './bench-partners';
-import { runWarm, type WarmFigures } from './warm-run';
+import { runWarm, startBenchUpstreams, type WarmFigures } from './warm-run';
 
 const ROOT = process.cwd();
 const BUNDLE = join(ROOT, '.local', 'bench-proxy-handler.cjs');
@@ -143,6 +144,55 @@ function measureBundles(): void {
     ms(noMaps),
     '',
     ratio(noMaps, cold.bare),
+    'reported',
+  );
+}
+
+/**
+ * Cold starts as a partner meets them: in fresh processes (interleaved, COLD_RUNS each), the
+ * module load and the first invocation, device/get against the simulator, with the token read
+ * from Secrets Manager and, for the proxy, the access configuration from AppConfig (both faked
+ * over their real protocols by this process).
+ */
+async function measureColdStarts(): Promise<void> {
+  const upstreams = await startBenchUpstreams();
+  // As deployed: metrics and INFO logs on (the npm script turns them off for this process).
+  const { POWERTOOLS_METRICS_DISABLED: _metrics, ...inherited } = process.env;
+  const childEnv = {
+    ...inherited,
+    ...upstreams.env,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    BENCH_EVENT: JSON.stringify(upstreams.get()),
+  };
+  const run = promisify(execFile);
+  const coldStart = async (file: string) => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--enable-source-maps', join(ROOT, 'dev', 'bench', 'cold-start.cjs'), file],
+      { env: childEnv, maxBuffer: 2 ** 24 },
+    );
+    // The handler's own log lines come first; the figures are the last line.
+    const figures = JSON.parse(stdout.slice(stdout.lastIndexOf('{"loadMs"'))) as {
+      loadMs: number;
+      firstMs: number;
+      status: number;
+    };
+    if (figures.status !== 200) throw new Error(`cold start answered ${figures.status}`);
+    return figures.loadMs + figures.firstMs;
+  };
+  const starts = { proxy: [] as number[], bare: [] as number[] };
+  for (let i = 0; i < COLD_RUNS; i += 1) {
+    starts.bare.push(await coldStart(BARE_BUNDLE));
+    starts.proxy.push(await coldStart(BUNDLE));
+  }
+  await upstreams.simulator.close();
+  await upstreams.fakes.close();
+  const cold = { proxy: median(starts.proxy), bare: median(starts.bare) };
+  report(
+    `cold start: load + 1st call (med. ${COLD_RUNS})`,
+    ms(cold.proxy),
+    ms(cold.bare),
+    ratio(cold.proxy, cold.bare),
     'reported',
   );
 }
@@ -317,6 +367,7 @@ async function main(): Promise<void> {
     `node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}`,
   );
   measureBundles();
+  await measureColdStarts();
   await measureWarm();
   measurePartners();
   await measureGateway();

@@ -43,7 +43,11 @@ const summary = (values: number[]) => {
 };
 
 /** An API Gateway REST event of `operation` for the partner, as its authorizer allowed it. */
-function eventFor(access: AccessConfig, operation: string, body: unknown): APIGatewayProxyEvent {
+export function eventFor(
+  access: AccessConfig,
+  operation: string,
+  body: unknown,
+): APIGatewayProxyEvent {
   const partner = access.partners.find((p) => p.id === PARTNER);
   if (partner === undefined) throw new Error(`no partner ${PARTNER} in the access configuration`);
   const context = authorizerContextFor(
@@ -80,7 +84,11 @@ function eventFor(access: AccessConfig, operation: string, body: unknown): APIGa
   };
 }
 
-export async function runWarm(bundles: { proxy: string; bare: string }): Promise<WarmFigures> {
+/**
+ * What both handlers run against: the simulator, Secrets Manager and AppConfig fakes, the
+ * development access configuration, and the environment the stack gives the proxy.
+ */
+export async function startBenchUpstreams() {
   const configuration = readFileSync(join(process.cwd(), 'dev', 'dev-access.json'), 'utf8');
   const access = accessConfigSchema.parse(JSON.parse(configuration));
   const token = randomBytes(24).toString('hex');
@@ -94,7 +102,8 @@ export async function runWarm(bundles: { proxy: string; bare: string }): Promise
   });
   // As the stack sets them (lib/constructs/bff-function.ts, lib/ioto-bff-stack.ts), tracing off:
   // the baseline traces nothing either.
-  Object.assign(process.env, fakes.env, {
+  const env: Record<string, string> = {
+    ...fakes.env,
     IOTO_ENDPOINT: simulator.endpoint,
     IOTO_TOKEN_SECRET_ID: 'ioto-token',
     PAGE_TOKEN_SECRET_ID: 'page-key',
@@ -107,12 +116,25 @@ export async function runWarm(bundles: { proxy: string; bare: string }): Promise
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_TRACE_DISABLED: 'true',
     AWS_LAMBDA_FUNCTION_NAME: 'bench',
-  });
+  };
+  const accountId = access.partners.find((p) => p.id === PARTNER)?.accounts[0];
+  return {
+    access,
+    simulator,
+    fakes,
+    env,
+    /** device/get as the development partner acme; the account named, as the bare handler needs. */
+    get: () => eventFor(access, 'device/get', { id: SEED.deviceId, accountId }),
+    find: () => eventFor(access, 'device/find', { limit: 1, accountId }),
+  };
+}
+
+export async function runWarm(bundles: { proxy: string; bare: string }): Promise<WarmFigures> {
+  const { simulator, fakes, env, get: getEvent, find: findEvent } = await startBenchUpstreams();
+  Object.assign(process.env, env);
   const proxy = (require(bundles.proxy) as { handler: Handler }).handler;
   const bare = (require(bundles.bare) as { handler: Handler }).handler;
-  // The bare handler forwards the body as it is, so it names the account the proxy would set.
-  const accountId = access.partners.find((p) => p.id === PARTNER)?.accounts[0];
-  const get = eventFor(access, 'device/get', { id: SEED.deviceId, accountId });
+  const get = getEvent();
   const context = () => lambdaContext('bench', 10_000);
   const invoke = async (handler: Handler, event: APIGatewayProxyEvent) => {
     const started = performance.now();
@@ -148,7 +170,7 @@ export async function runWarm(bundles: { proxy: string; bare: string }): Promise
   }
   const heapAfterAll = heap();
   // Paged calls: the page-token key is read when the first page token is sealed.
-  const find = eventFor(access, 'device/find', { limit: 1, accountId });
+  const find = findEvent();
   for (let i = 0; i < 100; i += 1) {
     await invoke(bare, find);
     await invoke(proxy, find);
