@@ -6,7 +6,8 @@ import { refine, url } from './zod';
  * (`IOTO_ORIGIN`) and the deployment configuration (`ioto.origin`).
  */
 export const iotoOrigin = url({ protocol: /^https$/ }).check(
-  refine((text) => new URL(text).origin === text, {
+  // The url check above does not stop the refinement: a text that is no URL must not throw.
+  refine((text) => URL.canParse(text) && new URL(text).origin === text, {
     message: 'must be an https origin: https://host[:port], with no path or trailing slash',
   }),
 );

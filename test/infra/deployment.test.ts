@@ -376,6 +376,8 @@ describe('the Origin header for Ioto', () => {
       'http://app.example.com',
       'https://app.example.com/',
       'https://a.example/x',
+      'app.example.com',
+      'not a url',
     ]) {
       expect(() =>
         parseDeploymentConfig({

@@ -96,6 +96,10 @@ describe('the headers Ioto receives', () => {
     await expect(
       rig.gatewayFor({ env: { IOTO_ORIGIN: 'https://app.example.com/path' } }),
     ).rejects.toThrow(/IOTO_ORIGIN/);
+    // Not a URL at all: a configuration error naming the variable, not a TypeError.
+    await expect(rig.gatewayFor({ env: { IOTO_ORIGIN: 'abc' } })).rejects.toThrow(
+      /IOTO_ORIGIN: must be an https origin/,
+    );
   });
 });
 

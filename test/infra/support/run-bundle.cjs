@@ -5,7 +5,11 @@
 const http = require('node:http');
 const https = require('node:https');
 const { mockClient } = require('aws-sdk-client-mock');
-const { GetSecretValueCommand, SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
+const {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} = require('@aws-sdk/client-secrets-manager');
 const {
   AppConfigDataClient,
   GetLatestConfigurationCommand,
@@ -16,9 +20,16 @@ const secrets = JSON.parse(process.env.TEST_SECRETS ?? '{}');
 mockClient(SecretsManagerClient)
   .on(GetSecretValueCommand)
   .callsFake(async (input) => {
-    if (!(input.SecretId in secrets))
-      throw new Error(`ResourceNotFoundException: ${input.SecretId}`);
-    return { SecretString: secrets[input.SecretId] };
+    // Each secret has one version, AWSCURRENT: asking for another stage (the page-token key's
+    // AWSPENDING and AWSPREVIOUS) is answered as Secrets Manager does.
+    const stage = input.VersionStage ?? 'AWSCURRENT';
+    if (!(input.SecretId in secrets) || stage !== 'AWSCURRENT') {
+      throw new ResourceNotFoundException({
+        message: `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    return { SecretString: secrets[input.SecretId], VersionStages: ['AWSCURRENT'] };
   });
 // AppConfig serves TEST_ACCESS_CONFIG for the profile the function's environment names.
 mockClient(AppConfigDataClient)
