@@ -63,6 +63,8 @@ function bundle(entry: string, outfile: string): void {
       '--sourcemap',
       '--sources-content=false',
       '--external:@aws-sdk/*',
+      // As the stack bundles: `import()` of the runtime's SDK becomes `require` (bff-function.ts).
+      '--supported:dynamic-import=false',
       '--log-level=warning',
       `--outfile=${outfile}`,
     ],

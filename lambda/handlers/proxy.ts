@@ -36,7 +36,9 @@ const secrets = new SecretsProvider({
 /**
  * The DynamoDB store of idempotency records, loaded on the first write with an Idempotency-Key:
  * most invocations never need the DynamoDB client, whose load would lengthen every cold start
- * (`npm run bench`). One load, shared; a failed one is tried again by the next write.
+ * (`npm run bench`). One load, shared; a failed one is tried again by the next write. The
+ * stack's bundler turns these `import()`s into `require` (lib/constructs/bff-function.ts), so
+ * the runtime's SDK is found as every other require finds it (test/infra/bundle.test.ts).
  */
 let idempotencyStore: Promise<BasePersistenceLayer> | undefined;
 const loadIdempotencyStore = (): Promise<BasePersistenceLayer> => {

@@ -169,6 +169,9 @@ export class BffFunction extends Construct {
         format: OutputFormat.CJS,
         // The Node.js 24 runtime ships AWS SDK v3.
         externalModules: ['@aws-sdk/*'],
+        // `import()` of a module loaded on first use (the DynamoDB client) becomes `require`:
+        // the runtime's SDK is found through NODE_PATH, which ES module resolution ignores.
+        esbuildArgs: { '--supported:dynamic-import': 'false' },
         forceDockerBundling: false,
         ...(props.afterBundling !== undefined && {
           commandHooks: {

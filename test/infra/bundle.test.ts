@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { IotoSimulator } from '../../dev/ioto-simulator';
+import { IotoSimulator, SEED } from '../../dev/ioto-simulator';
 import { jwksOf, loadOrCreateIssuerKey, mintPartnerToken } from '../../dev/local-issuer';
 import { catalog, operationKey } from '../../lambda/catalog/index';
 import { DOCS_PAGE_CSP } from '../../lambda/docs/docs-page';
@@ -78,7 +78,11 @@ async function invoke(bundle: string, env: Record<string, string>, event: unknow
     // The docs function answers with Redoc's bundle (1.1 MB) inside the JSON printed here.
     maxBuffer: 16 * 1024 * 1024,
   });
-  return JSON.parse(stdout) as { result?: Record<string, unknown>; error?: string };
+  return JSON.parse(stdout) as {
+    result?: Record<string, unknown>;
+    error?: string;
+    dynamodb?: { command: string; table: string }[];
+  };
 }
 
 describe('the synthesized app', () => {
@@ -146,6 +150,37 @@ describe('the synthesized app', () => {
     expect(body.data).toHaveLength(3);
     expect(typeof body.nextPageToken).toBe('string');
     expect(simulator.requests.at(-1)?.path).toBe('/tok/device/find');
+  });
+
+  it('runs the bundled proxy: a write with an Idempotency-Key loads DynamoDB from the runtime SDK', async () => {
+    // The DynamoDB client is loaded on the first idempotent write: with require, as the Lambda
+    // runtime resolves its SDK only through NODE_PATH (an ES import would not find it).
+    const access = devAccessConfig();
+    const account = SEED.accounts.find((a) => a.id === '01JHB4Z6QKAC00000000000002');
+    const outcome = await invoke(
+      bundleOf('ProxyFunction'),
+      {
+        IOTO_ENDPOINT: simulator.endpoint,
+        IOTO_TOKEN_SECRET_ID: 'ioto-token',
+        PAGE_TOKEN_SECRET_ID: 'page-key',
+        IDEMPOTENCY_TABLE_NAME: 'idempotency',
+        ...ACCESS_CONFIG_LOCATION,
+        TEST_ACCESS_CONFIG: JSON.stringify(access),
+        TEST_SECRETS: JSON.stringify({ 'ioto-token': JSON.stringify({ token: simulator.token }) }),
+      },
+      restEvent({
+        path: '/v1/store/set',
+        body: { deviceId: account?.deviceIds[0], key: 'bundle-test', value: 'on', type: 'string' },
+        headers: { 'Idempotency-Key': 'bundle-test-write-1' },
+        partnerId: 'globex',
+      }),
+    );
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.result?.statusCode).toBe(200);
+    expect(outcome.dynamodb).toEqual([
+      { command: 'PutItemCommand', table: 'idempotency' },
+      { command: 'UpdateItemCommand', table: 'idempotency' },
+    ]);
   });
 
   it('runs the bundled authorizer: a partner token is verified against the issuer JWKS', async () => {

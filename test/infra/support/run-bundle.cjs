@@ -10,6 +10,7 @@ const {
   ResourceNotFoundException,
   SecretsManagerClient,
 } = require('@aws-sdk/client-secrets-manager');
+const { DynamoDBClient, PutItemCommand, UpdateItemCommand } = require('@aws-sdk/client-dynamodb');
 const {
   AppConfigDataClient,
   GetLatestConfigurationCommand,
@@ -45,6 +46,10 @@ mockClient(AppConfigDataClient)
     ContentType: 'application/json',
     NextPollConfigurationToken: 'session-1',
   }));
+// DynamoDB takes idempotency records: the proxy must reach it through the runtime's SDK (the
+// CommonJS copy NODE_PATH resolves, as on Lambda), which is the copy mocked here.
+const dynamodb = mockClient(DynamoDBClient);
+dynamodb.on(PutItemCommand).resolves({}).on(UpdateItemCommand).resolves({});
 https.request = (url, options, callback) =>
   http.request(String(url).replace(/^https:/, 'http:'), options, callback);
 
@@ -54,7 +59,12 @@ const context = {
   getRemainingTimeInMillis: () => 10_000,
 };
 const { handler } = require(process.env.BUNDLE);
+const dynamodbCalls = () =>
+  dynamodb.calls().map((call) => ({
+    command: call.args[0].constructor.name,
+    table: call.args[0].input.TableName,
+  }));
 handler(JSON.parse(process.env.EVENT ?? '{}'), context).then(
-  (result) => process.stdout.write(JSON.stringify({ result })),
+  (result) => process.stdout.write(JSON.stringify({ result, dynamodb: dynamodbCalls() })),
   (error) => process.stdout.write(JSON.stringify({ error: String(error?.message ?? error) })),
 );
