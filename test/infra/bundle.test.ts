@@ -85,6 +85,20 @@ async function invoke(bundle: string, env: Record<string, string>, event: unknow
   };
 }
 
+/** The proxy's environment as the stack sets it, with the secrets and configuration faked. */
+const proxyEnvironment = () => ({
+  IOTO_ENDPOINT: simulator.endpoint,
+  IOTO_TOKEN_SECRET_ID: 'ioto-token',
+  PAGE_TOKEN_SECRET_ID: 'page-key',
+  IDEMPOTENCY_TABLE_NAME: 'idempotency',
+  ...ACCESS_CONFIG_LOCATION,
+  TEST_ACCESS_CONFIG: JSON.stringify(devAccessConfig()),
+  TEST_SECRETS: JSON.stringify({
+    'ioto-token': JSON.stringify({ token: simulator.token }),
+    'page-key': 'bundle-test-page-token-key-of-enough-length',
+  }),
+});
+
 describe('the synthesized app', () => {
   it('refuses to synthesize a bad configuration, naming the field', async () => {
     const bad = join(outDir, 'bad-config.json');
@@ -124,21 +138,9 @@ describe('the synthesized app', () => {
   });
 
   it('runs the bundled proxy: a real call through Ioto succeeds', async () => {
-    const access = devAccessConfig();
     const outcome = await invoke(
       bundleOf('ProxyFunction'),
-      {
-        IOTO_ENDPOINT: simulator.endpoint,
-        IOTO_TOKEN_SECRET_ID: 'ioto-token',
-        PAGE_TOKEN_SECRET_ID: 'page-key',
-        IDEMPOTENCY_TABLE_NAME: 'idempotency',
-        ...ACCESS_CONFIG_LOCATION,
-        TEST_ACCESS_CONFIG: JSON.stringify(access),
-        TEST_SECRETS: JSON.stringify({
-          'ioto-token': JSON.stringify({ token: simulator.token }),
-          'page-key': 'bundle-test-page-token-key-of-enough-length',
-        }),
-      },
+      proxyEnvironment(),
       restEvent({ path: '/v1/device/find', body: { limit: 3 }, partnerId: 'acme' }),
     );
     expect(outcome.error).toBeUndefined();
@@ -155,19 +157,10 @@ describe('the synthesized app', () => {
   it('runs the bundled proxy: a write with an Idempotency-Key loads DynamoDB from the runtime SDK', async () => {
     // The DynamoDB client is loaded on the first idempotent write: with require, as the Lambda
     // runtime resolves its SDK only through NODE_PATH (an ES import would not find it).
-    const access = devAccessConfig();
     const account = SEED.accounts.find((a) => a.id === '01JHB4Z6QKAC00000000000002');
     const outcome = await invoke(
       bundleOf('ProxyFunction'),
-      {
-        IOTO_ENDPOINT: simulator.endpoint,
-        IOTO_TOKEN_SECRET_ID: 'ioto-token',
-        PAGE_TOKEN_SECRET_ID: 'page-key',
-        IDEMPOTENCY_TABLE_NAME: 'idempotency',
-        ...ACCESS_CONFIG_LOCATION,
-        TEST_ACCESS_CONFIG: JSON.stringify(access),
-        TEST_SECRETS: JSON.stringify({ 'ioto-token': JSON.stringify({ token: simulator.token }) }),
-      },
+      proxyEnvironment(),
       restEvent({
         path: '/v1/store/set',
         body: { deviceId: account?.deviceIds[0], key: 'bundle-test', value: 'on', type: 'string' },
