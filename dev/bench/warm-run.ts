@@ -43,11 +43,7 @@ const summary = (values: number[]) => {
 };
 
 /** An API Gateway REST event of `operation` for the partner, as its authorizer allowed it. */
-export function eventFor(
-  access: AccessConfig,
-  operation: string,
-  body: unknown,
-): APIGatewayProxyEvent {
+function eventFor(access: AccessConfig, operation: string, body: unknown): APIGatewayProxyEvent {
   const partner = access.partners.find((p) => p.id === PARTNER);
   if (partner === undefined) throw new Error(`no partner ${PARTNER} in the access configuration`);
   const context = authorizerContextFor(
@@ -119,7 +115,6 @@ export async function startBenchUpstreams() {
   };
   const accountId = access.partners.find((p) => p.id === PARTNER)?.accounts[0];
   return {
-    access,
     simulator,
     fakes,
     env,

@@ -10,8 +10,8 @@
  * per operation. Where the reference gives no shape (§10 item 12), the record is open-ended.
  */
 
-/** A JSON value: the records are published as they are. */
-type JsonValue =
+/** A JSON value: the records are published as they are (the API description's type too). */
+export type JsonValue =
   | string
   | number
   | boolean

@@ -7,8 +7,8 @@
 import { operationKey } from '../catalog/index';
 import type { BodyPath, OperationDefinition } from '../catalog/types';
 import { toJSONSchema } from '../config/zod';
-import type { JsonObject, JsonValue, SchemaObject } from './openapi-types';
-import type { SchemaRegistry } from './schema-registry';
+import type { JsonObject, SchemaObject } from './openapi-types';
+import { isObject, type SchemaRegistry } from './schema-registry';
 
 /** Page-size bounds written into the paged operations' schemas. */
 export interface PagingBounds {
@@ -29,9 +29,6 @@ const CROSS_FIELD_RULES: Readonly<Record<string, JsonObject>> = {
   // action.ts: "Either id or name is required".
   'action/invoke': { anyOf: [{ required: ['name'] }, { required: ['id'] }] },
 };
-
-const isObject = (value: JsonValue | undefined): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** An Ioto id, as the catalog bounds it (fields.ts `identifier`). */
 const IDENTIFIER: JsonObject = { type: 'string', minLength: 1, maxLength: 128 };

@@ -15,7 +15,8 @@ const COMPONENT_PREFIX = '#/components/schemas/';
 /** Component names OpenAPI allows (`^[a-zA-Z0-9.\-_]+$`). */
 const COMPONENT_NAME = /^[A-Za-z0-9._-]+$/;
 
-const isObject = (value: JsonValue | undefined): value is JsonObject =>
+/** Whether a JSON value is an object (not an array, not null). */
+export const isObject = (value: JsonValue | undefined): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `value` with every `$ref` string passed through `rename`. */

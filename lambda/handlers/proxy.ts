@@ -34,29 +34,21 @@ const secrets = new SecretsProvider({
 });
 
 /**
- * The DynamoDB store of idempotency records, loaded on the first write with an Idempotency-Key:
- * most invocations never need the DynamoDB client, whose load would lengthen every cold start
- * (`npm run bench`). One load, shared; a failed one is tried again by the next write. The
- * stack's bundler turns these `import()`s into `require` (lib/constructs/bff-function.ts), so
- * the runtime's SDK is found as every other require finds it (test/infra/bundle.test.ts).
+ * The DynamoDB store of idempotency records, made on the first write with an Idempotency-Key
+ * (proxy-dependencies.ts loads it once): most invocations never need the DynamoDB client, whose
+ * load would lengthen every cold start (`npm run bench`). The stack's bundler turns these
+ * `import()`s into `require` (lib/constructs/bff-function.ts), so the runtime's SDK is found as
+ * every other require finds it (test/infra/bundle.test.ts).
  */
-let idempotencyStore: Promise<BasePersistenceLayer> | undefined;
-const loadIdempotencyStore = (): Promise<BasePersistenceLayer> => {
-  idempotencyStore ??= Promise.all([
+const loadIdempotencyStore = async (): Promise<BasePersistenceLayer> => {
+  const [{ DynamoDBClient }, { DynamoDBPersistenceLayer }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('@aws-lambda-powertools/idempotency/dynamodb'),
-  ]).then(
-    ([{ DynamoDBClient }, { DynamoDBPersistenceLayer }]) =>
-      new DynamoDBPersistenceLayer({
-        tableName: env.IDEMPOTENCY_TABLE_NAME,
-        awsSdkV3Client: tracer.instrumentAwsClient(new DynamoDBClient(AWS_CALL_TIMEOUTS)),
-      }),
-    (error: unknown) => {
-      idempotencyStore = undefined;
-      throw error;
-    },
-  );
-  return idempotencyStore;
+  ]);
+  return new DynamoDBPersistenceLayer({
+    tableName: env.IDEMPOTENCY_TABLE_NAME,
+    awsSdkV3Client: tracer.instrumentAwsClient(new DynamoDBClient(AWS_CALL_TIMEOUTS)),
+  });
 };
 
 export const handler = createProxyHandler({

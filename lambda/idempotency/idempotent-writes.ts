@@ -41,22 +41,12 @@ export type IdempotentWrites = (
 ) => Promise<WriteOutcome>;
 
 export interface IdempotentWritesOptions {
-  /**
-   * Where records live: DynamoDB when deployed, memory under `npm start`; or what loads it, on
-   * the first write that needs it (the deployed proxy loads the DynamoDB client only then, off
-   * its cold start). A failed load is the store's failure: 503 `idempotency_unavailable`.
-   */
-  readonly persistence: BasePersistenceLayer | (() => Promise<BasePersistenceLayer>);
+  /** Where records live: DynamoDB when deployed, memory under `npm start`. */
+  readonly persistence: BasePersistenceLayer;
   /** How long an answer is kept for replay (`IDEMPOTENCY_WINDOW_SECONDS`). */
   readonly windowSeconds: number;
   readonly logger: Logger;
 }
-
-/** The persistence layer of `options`, loaded if it is a loader. */
-const persistenceOf = async ({
-  persistence,
-}: IdempotentWritesOptions): Promise<BasePersistenceLayer> =>
-  typeof persistence === 'function' ? persistence() : persistence;
 
 /**
  * Idempotent writes on Powertools for AWS Lambda Idempotency: the record is keyed by a hash of
@@ -94,7 +84,7 @@ export function createIdempotentWrites(options: IdempotentWritesOptions): Idempo
           // Stored as is: status, headers and body, so a replay is the same answer.
           return forwarded;
         },
-        { persistenceStore: await persistenceOf(options), config, keyPrefix: 'ioto-bff' },
+        { persistenceStore: options.persistence, config, keyPrefix: 'ioto-bff' },
       )(payload);
     try {
       const response = (await once({

@@ -141,17 +141,27 @@ export function buildProxyDependencies(
 }
 
 /**
- * Idempotent writes, with Powertools Idempotency (and the JMESPath engine it brings) loaded on
- * the first write that carries an Idempotency-Key: reads and writes without one, most calls,
- * never evaluate that code, and no cold start pays for it (`npm run bench`). The bundle keeps
- * it; esbuild defers a module reached only through `import()` until it is imported. A failed
- * load is forgotten and answered as the store's failure, 503 `idempotency_unavailable`.
+ * Idempotent writes, with Powertools Idempotency (and the JMESPath engine it brings) and the
+ * store (the DynamoDB client, when deployed) loaded on the first write that carries an
+ * Idempotency-Key: reads and writes without one, most calls, never evaluate that code, and no
+ * cold start pays for it (`npm run bench`). The bundle keeps it; esbuild defers a module
+ * reached only through `import()` until it is imported. One load, shared; a failed one is
+ * forgotten and answered as the store's failure, 503 `idempotency_unavailable`.
  */
-function loadIdempotentWritesOnce(options: IdempotentWritesOptions): IdempotentWrites {
+function loadIdempotentWritesOnce(
+  options: Omit<IdempotentWritesOptions, 'persistence'> & {
+    readonly persistence: ProxyWiring['idempotencyStore'];
+  },
+): IdempotentWrites {
   let loaded: Promise<IdempotentWrites> | undefined;
   return async (write, forward) => {
-    loaded ??= import('../idempotency/idempotent-writes').then(
-      ({ createIdempotentWrites }) => createIdempotentWrites(options),
+    const { persistence } = options;
+    loaded ??= Promise.all([
+      import('../idempotency/idempotent-writes'),
+      typeof persistence === 'function' ? persistence() : persistence,
+    ]).then(
+      ([{ createIdempotentWrites }, store]) =>
+        createIdempotentWrites({ ...options, persistence: store }),
       (error: unknown) => {
         loaded = undefined;
         throw new IdempotencyUnavailableError({ cause: error });
